@@ -1,0 +1,114 @@
+#include "core/histogram.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace ml_exporter::internal {
+
+BucketEdges::BucketEdges(std::vector<double> edges) : edges_(std::move(edges)) {
+  edges_.erase(std::remove_if(edges_.begin(), edges_.end(),
+                              [](double e) { return !std::isfinite(e); }),
+               edges_.end());
+  std::sort(edges_.begin(), edges_.end());
+  edges_.erase(std::unique(edges_.begin(), edges_.end()), edges_.end());
+}
+
+size_t BucketEdges::BucketOf(double v) const {
+  // Branch-free lower_bound: first edge >= v.
+  const double* first = edges_.data();
+  size_t n = edges_.size();
+  if (n == 0) return 0;
+  const double* base = first;
+  while (n > 1) {
+    size_t half = n / 2;
+    base = (base[half] < v) ? base + half : base;
+    n -= half;
+  }
+  return static_cast<size_t>(base - first) + (*base < v);
+}
+
+static double RoundSignificant(double v, int digits) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return std::strtod(buf, nullptr);
+}
+
+std::vector<double> QuantileEdges(std::vector<double>* sample,
+                                  size_t quantiles) {
+  std::vector<double> edges;
+  std::vector<double>& s = *sample;
+  s.erase(std::remove_if(s.begin(), s.end(),
+                         [](double v) { return !std::isfinite(v); }),
+          s.end());
+  if (s.empty()) return edges;
+  std::sort(s.begin(), s.end());
+  if (quantiles < 1) quantiles = 1;
+  edges.push_back(RoundSignificant(s.front(), 3));
+  for (size_t k = 1; k < quantiles; ++k) {
+    size_t idx = (s.size() - 1) * k / quantiles;
+    edges.push_back(RoundSignificant(s[idx], 3));
+  }
+  edges.push_back(RoundSignificant(s.back(), 3));
+  std::sort(edges.begin(), edges.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  return edges;
+}
+
+void HistogramSnapshot::Add(const HistogramCells& cells) {
+  if (counts.size() < cells.size()) counts.resize(cells.size(), 0);
+  for (size_t i = 0; i < cells.size(); ++i) counts[i] += cells.count(i);
+  sum += cells.sum();
+}
+
+LearnedEdges::LearnedEdges(std::vector<double> explicit_edges,
+                           size_t warmup_values, size_t quantiles)
+    : warmup_values_(warmup_values < 1 ? 1 : warmup_values),
+      quantiles_(quantiles) {
+  if (!explicit_edges.empty()) {
+    owned_edges_ = std::make_unique<BucketEdges>(std::move(explicit_edges));
+    warmup_counts_.counts.assign(owned_edges_->bucket_count(), 0);
+    edges_.store(owned_edges_.get(), std::memory_order_release);
+  }
+}
+
+const BucketEdges* LearnedEdges::AddWarmup(double v) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (owned_edges_) return owned_edges_.get();
+  if (buffer_.empty()) first_value_time_ = std::chrono::steady_clock::now();
+  buffer_.push_back(v);
+  if (buffer_.size() >= warmup_values_) FreezeLocked();
+  return nullptr;
+}
+
+void LearnedEdges::FreezeIfOlderThan(
+    std::chrono::steady_clock::duration max_age) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (owned_edges_ || buffer_.empty()) return;
+  if (std::chrono::steady_clock::now() - first_value_time_ >= max_age) {
+    FreezeLocked();
+  }
+}
+
+void LearnedEdges::FreezeLocked() {
+  std::vector<double> values = buffer_;
+  owned_edges_ =
+      std::make_unique<BucketEdges>(QuantileEdges(&values, quantiles_));
+  warmup_counts_.counts.assign(owned_edges_->bucket_count(), 0);
+  for (double v : buffer_) {
+    warmup_counts_.counts[owned_edges_->BucketOf(v)]++;
+    warmup_counts_.sum += v;
+  }
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  edges_.store(owned_edges_.get(), std::memory_order_release);
+}
+
+HistogramSnapshot LearnedEdges::WarmupSnapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return warmup_counts_;
+}
+
+}  // namespace ml_exporter::internal

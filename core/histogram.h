@@ -1,0 +1,105 @@
+// Histogram building blocks shared by the collectors: bucket edges, edges
+// chosen from a warm-up sample, and per-thread bucket cells.
+#ifndef ML_EXPORTER_CORE_HISTOGRAM_H_
+#define ML_EXPORTER_CORE_HISTOGRAM_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/per_thread.h"
+
+namespace ml_exporter::internal {
+
+// Sorted, distinct, finite upper bounds. Bucket i counts values v with
+// edges[i-1] < v <= edges[i]; bucket edges.size() is +Inf.
+class BucketEdges {
+ public:
+  explicit BucketEdges(std::vector<double> edges);
+
+  size_t bucket_count() const { return edges_.size() + 1; }
+  const std::vector<double>& edges() const { return edges_; }
+
+  // Index of the bucket that counts `v` (v must not be NaN).
+  size_t BucketOf(double v) const;
+
+ private:
+  std::vector<double> edges_;
+};
+
+// Edges at evenly spaced quantiles of `sample` (plus its minimum and
+// maximum), rounded to three significant digits and deduplicated. `sample`
+// is reordered. At least one edge when the sample is not empty.
+std::vector<double> QuantileEdges(std::vector<double>* sample,
+                                  size_t quantiles);
+
+// Bucket counts and sum of one histogram series in one thread's shard.
+class HistogramCells {
+ public:
+  explicit HistogramCells(size_t buckets) : counts_(buckets) {}
+  void Observe(size_t bucket, double value) {
+    counts_[bucket].Add(1);
+    sum_.Add(value);
+  }
+  size_t size() const { return counts_.size(); }
+  uint64_t count(size_t bucket) const { return counts_[bucket].Get(); }
+  double sum() const { return sum_.Get(); }
+
+ private:
+  std::vector<OwnedCounter> counts_;
+  OwnedSum sum_;
+};
+
+// Merged state of one histogram series at scrape time.
+struct HistogramSnapshot {
+  std::vector<uint64_t> counts;  // per bucket, not cumulative
+  double sum = 0;
+  void Add(const HistogramCells& cells);
+};
+
+// The cross-thread part of a histogram whose edges are either given or
+// learned: until frozen it buffers observed values; once frozen its edges
+// never change. Thread-safe.
+class LearnedEdges {
+ public:
+  // `explicit_edges` non-empty: frozen from the start.
+  LearnedEdges(std::vector<double> explicit_edges, size_t warmup_values,
+               size_t quantiles);
+
+  // Null until frozen; then stable for the life of this object.
+  const BucketEdges* edges() const {
+    return edges_.load(std::memory_order_acquire);
+  }
+
+  // Buffers `v` while warming up; freezes once `warmup_values` values are
+  // buffered. Returns the edges if they are frozen now (the caller then
+  // observes `v` itself), or null if `v` was buffered.
+  const BucketEdges* AddWarmup(double v);
+
+  // Freezes early when the first buffered value is older than `max_age`
+  // (for features too rare to fill the warm-up).
+  void FreezeIfOlderThan(std::chrono::steady_clock::duration max_age);
+
+  // Counts of the buffered warm-up values, into the frozen buckets; empty
+  // when not frozen.
+  HistogramSnapshot WarmupSnapshot() const;
+
+ private:
+  void FreezeLocked();
+
+  const size_t warmup_values_;
+  const size_t quantiles_;
+  mutable std::mutex mu_;
+  std::vector<double> buffer_;
+  std::chrono::steady_clock::time_point first_value_time_;
+  std::unique_ptr<BucketEdges> owned_edges_;
+  HistogramSnapshot warmup_counts_;
+  std::atomic<const BucketEdges*> edges_{nullptr};
+};
+
+}  // namespace ml_exporter::internal
+
+#endif  // ML_EXPORTER_CORE_HISTOGRAM_H_

@@ -1,0 +1,40 @@
+// ModelShard<Cells>: one thread's cells for every model id, grown on demand.
+#ifndef ML_EXPORTER_CORE_MODEL_SHARD_H_
+#define ML_EXPORTER_CORE_MODEL_SHARD_H_
+
+#include <deque>
+#include <mutex>
+
+#include "ml_exporter/model_table.h"
+
+namespace ml_exporter::internal {
+
+// Only the owning thread grows or writes the cells; a scrape reads them
+// while holding `mu`, which the owner also holds while growing. Cells are
+// never moved once created (a deque keeps addresses).
+template <typename Cells>
+class ModelShard {
+ public:
+  template <typename... Args>
+  Cells& At(ModelId id, const Args&... args) {
+    if (id >= cells_.size()) {
+      std::lock_guard<std::mutex> lock(mu);
+      while (cells_.size() <= id) cells_.emplace_back(args...);
+    }
+    return cells_[id];
+  }
+
+  // Under `mu`.
+  size_t size() const { return cells_.size(); }
+  const Cells& at(ModelId id) const { return cells_[id]; }
+  Cells& mutable_at(ModelId id) { return cells_[id]; }
+
+  std::mutex mu;
+
+ private:
+  std::deque<Cells> cells_;
+};
+
+}  // namespace ml_exporter::internal
+
+#endif  // ML_EXPORTER_CORE_MODEL_SHARD_H_

@@ -1,0 +1,95 @@
+// PerThread<T>: one T per thread that touches it, all reachable for a
+// scrape-time merge.
+//
+// The ingest hot path updates its own thread's T without any shared lock;
+// Collect() visits every T. Instances outlive their threads, so counts
+// written by a thread that has exited are still merged.
+#ifndef ML_EXPORTER_CORE_PER_THREAD_H_
+#define ML_EXPORTER_CORE_PER_THREAD_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace ml_exporter::internal {
+
+// Slots in each thread's lookup table; a slot id is never reused, so a
+// stale entry of a destroyed PerThread is never read again.
+uint64_t NewPerThreadSlot();
+std::vector<void*>& ThreadSlots();
+
+template <typename T>
+class PerThread {
+ public:
+  PerThread() : slot_(NewPerThreadSlot()) {}
+  PerThread(const PerThread&) = delete;
+  PerThread& operator=(const PerThread&) = delete;
+
+  // This thread's instance, created (with `args`) on first use.
+  template <typename... Args>
+  T& Local(Args&&... args) {
+    std::vector<void*>& slots = ThreadSlots();
+    if (slot_ < slots.size() && slots[slot_] != nullptr) {
+      return *static_cast<T*>(slots[slot_]);
+    }
+    auto instance = std::make_unique<T>(std::forward<Args>(args)...);
+    T* raw = instance.get();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      instances_.push_back(std::move(instance));
+    }
+    if (slots.size() <= slot_) slots.resize(slot_ + 1, nullptr);
+    slots[slot_] = raw;
+    return *raw;
+  }
+
+  // Calls fn(T&) for every instance. Instances created meanwhile may or may
+  // not be visited.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    std::vector<T*> all;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      all.reserve(instances_.size());
+      for (const auto& i : instances_) all.push_back(i.get());
+    }
+    for (T* t : all) fn(*t);
+  }
+
+ private:
+  const uint64_t slot_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<T>> instances_;
+};
+
+// A counter cell written by one thread and read by any: relaxed atomics
+// that compile to plain loads and stores (no locked read-modify-write).
+class OwnedCounter {
+ public:
+  void Add(uint64_t n) {
+    value_.store(value_.load(std::memory_order_relaxed) + n,
+                 std::memory_order_relaxed);
+  }
+  uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+class OwnedSum {
+ public:
+  void Add(double v) {
+    value_.store(value_.load(std::memory_order_relaxed) + v,
+                 std::memory_order_relaxed);
+  }
+  double Get() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0};
+};
+
+}  // namespace ml_exporter::internal
+
+#endif  // ML_EXPORTER_CORE_PER_THREAD_H_

@@ -1,0 +1,201 @@
+#include "exporter/file_follower.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "exporter/logging.h"
+#include "ml_exporter/ingest.h"
+
+namespace ml_exporter::internal {
+
+namespace {
+constexpr size_t kReadChunk = 1 << 20;
+}  // namespace
+
+FileFollower::FileFollower(const FileFollowerOptions& options,
+                           Pipeline* pipeline)
+    : options_(options), pipeline_(pipeline) {}
+
+FileFollower::~FileFollower() { Stop(); }
+
+void FileFollower::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void FileFollower::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void FileFollower::Run() {
+  if (options_.path == "-") {
+    RunStdin();
+  } else {
+    RunFile();
+  }
+}
+
+void FileFollower::Drain(bool flush_partial) {
+  thread_local std::unique_ptr<Ingestor> ingestor;
+  if (!ingestor) {
+    ingestor = std::make_unique<Ingestor>(pipeline_, options_.path == "-"
+                                                         ? IngestSource::kStdin
+                                                         : IngestSource::kFile);
+    ingestor->set_max_line_bytes(options_.max_line_bytes);
+  }
+  size_t start = 0;
+  if (skipping_long_line_) {
+    const size_t nl = buffer_.find('\n');
+    if (nl == std::string::npos) {
+      buffer_.clear();
+      return;
+    }
+    start = nl + 1;
+    ++next_line_;
+    skipping_long_line_ = false;
+  }
+  size_t end = buffer_.rfind('\n');
+  if (flush_partial && buffer_.size() > start) end = buffer_.size();
+  if (end != std::string::npos && end >= start) {
+    std::string_view lines(buffer_.data() + start, end - start);
+    const IngestResult result = ingestor->IngestNdjson(lines, next_line_);
+    for (const IngestError& e : result.errors) {
+      LogRateLimited(
+          LogLevel::kWarning, "input_line",
+          options_.path + ":" + std::to_string(e.line) + ": " + e.message);
+    }
+    next_line_ +=
+        1 + static_cast<size_t>(std::count(lines.begin(), lines.end(), '\n'));
+    buffer_.erase(0, std::min(end + 1, buffer_.size()));
+  } else if (start > 0) {
+    buffer_.erase(0, start);
+  }
+  if (buffer_.size() > options_.max_line_bytes) {
+    // A line longer than the limit: reject it and skip to its end, without
+    // holding it in memory.
+    pipeline_->ingest_stats().AddRejected(
+        options_.path == "-" ? IngestSource::kStdin : IngestSource::kFile,
+        RejectReason::kBodyTooLarge, 1);
+    LogRateLimited(LogLevel::kWarning, "input_line",
+                   options_.path + ":" + std::to_string(next_line_) +
+                       ": line longer than " +
+                       std::to_string(options_.max_line_bytes) +
+                       " bytes, skipped");
+    buffer_.clear();
+    skipping_long_line_ = true;
+  }
+}
+
+void FileFollower::RunStdin() {
+  std::string chunk(kReadChunk, '\0');
+  while (!stop_) {
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    const int ready = poll(&p, 1, 200);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    const ssize_t n = read(STDIN_FILENO, chunk.data(), chunk.size());
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) break;
+    buffer_.append(chunk.data(), static_cast<size_t>(n));
+    Drain(false);
+  }
+  Drain(true);
+  finished_ = true;
+  Log(LogLevel::kInfo, "standard input closed; " +
+                           std::to_string(next_line_ - 1) + " lines read");
+}
+
+void FileFollower::RunFile() {
+  const std::string& path = options_.path;
+  std::string chunk(kReadChunk, '\0');
+  int fd = -1;
+  struct stat current {};
+  bool first_open = true;
+  bool warned_missing = false;
+  off_t offset = 0;
+  while (!stop_) {
+    if (fd < 0) {
+      fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        if (!warned_missing) {
+          Log(LogLevel::kWarning, "input " + path + ": " +
+                                      std::strerror(errno) +
+                                      "; waiting for it to appear");
+          warned_missing = true;
+        }
+        first_open = false;  // a file that appears later is read whole
+        std::this_thread::sleep_for(options_.poll_interval);
+        continue;
+      }
+      warned_missing = false;
+      fstat(fd, &current);
+      offset = 0;
+      next_line_ = 1;
+      buffer_.clear();
+      skipping_long_line_ = false;
+      if (first_open && !options_.from_start) {
+        // Skip what is there, counting its lines so that error messages
+        // name real line numbers.
+        ssize_t n;
+        char last = '\n';
+        while ((n = read(fd, chunk.data(), chunk.size())) > 0) {
+          offset += n;
+          next_line_ += static_cast<size_t>(
+              std::count(chunk.data(), chunk.data() + n, '\n'));
+          last = chunk[static_cast<size_t>(n) - 1];
+        }
+        // A line being written as we start: skip its rest too.
+        skipping_long_line_ = last != '\n';
+      }
+      first_open = false;
+      Log(LogLevel::kInfo, "following input " + path);
+    }
+    const ssize_t n = read(fd, chunk.data(), chunk.size());
+    if (n > 0) {
+      offset += n;
+      buffer_.append(chunk.data(), static_cast<size_t>(n));
+      Drain(false);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // At the end: was the file truncated, rotated or deleted?
+    struct stat now {};
+    if (fstat(fd, &now) == 0 && now.st_size < offset) {
+      Log(LogLevel::kInfo, "input " + path +
+                               " was truncated; reading from "
+                               "its start");
+      lseek(fd, 0, SEEK_SET);
+      offset = 0;
+      buffer_.clear();
+      next_line_ = 1;
+      continue;
+    }
+    struct stat named {};
+    const bool exists = stat(path.c_str(), &named) == 0;
+    if (!exists || named.st_ino != current.st_ino ||
+        named.st_dev != current.st_dev) {
+      // Rotated or deleted: the old file is complete, so a last line
+      // without its newline is still a line.
+      Drain(true);
+      close(fd);
+      fd = -1;
+      Log(LogLevel::kInfo, "input " + path +
+                               (exists ? " was rotated" : " was removed") +
+                               "; reopening");
+      continue;
+    }
+    std::this_thread::sleep_for(options_.poll_interval);
+  }
+  if (fd >= 0) {
+    Drain(false);
+    close(fd);
+  }
+}
+
+}  // namespace ml_exporter::internal

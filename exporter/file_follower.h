@@ -1,0 +1,58 @@
+// FileFollower: reads NDJSON records from a file the way `tail -F` does, or
+// from standard input, and feeds them to a pipeline.
+#ifndef ML_EXPORTER_EXPORTER_FILE_FOLLOWER_H_
+#define ML_EXPORTER_EXPORTER_FILE_FOLLOWER_H_
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "ml_exporter/pipeline.h"
+
+namespace ml_exporter::internal {
+
+struct FileFollowerOptions {
+  // A path, or "-" for standard input.
+  std::string path;
+  // Start at the beginning of the file that exists at start; by default
+  // only lines appended after start are read. Files that appear later
+  // (after rotation) are always read from their beginning.
+  bool from_start = false;
+  std::chrono::milliseconds poll_interval{200};
+  size_t max_line_bytes = 16 << 20;
+  // Standard input only: stop the follower (not the process) at EOF.
+};
+
+class FileFollower {
+ public:
+  FileFollower(const FileFollowerOptions& options, Pipeline* pipeline);
+  ~FileFollower();  // Stop()
+
+  void Start();
+  // Asks the reader to stop and waits for it; lines read so far are
+  // observed first.
+  void Stop();
+  // True once standard input reached EOF (never for files).
+  bool finished() const { return finished_; }
+
+ private:
+  void Run();
+  void RunStdin();
+  void RunFile();
+  // Feeds complete lines in buffer_, keeping a trailing partial line.
+  void Drain(bool flush_partial);
+
+  const FileFollowerOptions options_;
+  Pipeline* const pipeline_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};
+  std::thread thread_;
+  std::string buffer_;
+  size_t next_line_ = 1;
+  bool skipping_long_line_ = false;
+};
+
+}  // namespace ml_exporter::internal
+
+#endif  // ML_EXPORTER_EXPORTER_FILE_FOLLOWER_H_

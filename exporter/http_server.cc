@@ -1,0 +1,314 @@
+#include "exporter/http_server.h"
+
+#include <civetweb.h>
+#include <prometheus/text_serializer.h>
+
+#include <cstring>
+#include <sstream>
+#include <string_view>
+
+#include "exporter/logging.h"
+#include "exporter/process_metrics.h"
+#include "ml_exporter/ingest.h"
+
+namespace ml_exporter::internal {
+namespace {
+
+const char* StatusText(int code) {
+  switch (code) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+  }
+  return "Unknown";
+}
+
+int Reply(mg_connection* conn, int code, std::string_view content_type,
+          std::string_view body, std::string_view extra_headers = {}) {
+  std::string head =
+      "HTTP/1.1 " + std::to_string(code) + " " + StatusText(code) +
+      "\r\nContent-Type: " + std::string(content_type) +
+      "\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nCache-Control: no-store\r\n" + std::string(extra_headers) + "\r\n";
+  mg_write(conn, head.data(), head.size());
+  if (!body.empty()) mg_write(conn, body.data(), body.size());
+  return code;
+}
+
+int ReplyText(mg_connection* conn, int code, std::string_view text,
+              std::string_view extra_headers = {}) {
+  return Reply(conn, code, "text/plain; charset=utf-8", text, extra_headers);
+}
+
+int MethodNotAllowed(mg_connection* conn, const char* allow) {
+  return ReplyText(conn, 405, "method not allowed\n",
+                   std::string("Allow: ") + allow + "\r\n");
+}
+
+std::string_view Header(mg_connection* conn, const char* name) {
+  const char* v = mg_get_header(conn, name);
+  return v ? std::string_view(v) : std::string_view();
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// The media type without parameters, lower case.
+std::string MediaType(std::string_view content_type) {
+  std::string_view t = content_type.substr(0, content_type.find(';'));
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  std::string out(t);
+  for (char& c : out) c = static_cast<char>(std::tolower(c));
+  return out;
+}
+
+// Reads the whole body into `body`. Returns 0, or an HTTP status to answer.
+int ReadBody(mg_connection* conn, size_t limit, std::string* body) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  body->clear();
+  if (info->content_length > 0 &&
+      static_cast<uint64_t>(info->content_length) > limit) {
+    return 413;
+  }
+  if (info->content_length > 0) {
+    body->reserve(static_cast<size_t>(info->content_length));
+  }
+  char buf[64 * 1024];
+  for (;;) {
+    const int n = mg_read(conn, buf, sizeof buf);
+    if (n <= 0) break;
+    if (body->size() + static_cast<size_t>(n) > limit) return 413;
+    body->append(buf, static_cast<size_t>(n));
+  }
+  return 0;
+}
+
+}  // namespace
+
+Status HttpServer::Start(const HttpServerOptions& options, Pipeline* pipeline,
+                         std::unique_ptr<HttpServer>* server) {
+  std::unique_ptr<HttpServer> s(new HttpServer(options, pipeline));
+  const std::string threads = std::to_string(options.threads);
+  const char* civet_options[] = {"listening_ports",
+                                 options.listen_address.c_str(),
+                                 "num_threads",
+                                 threads.c_str(),
+                                 "enable_keep_alive",
+                                 "yes",
+                                 "keep_alive_timeout_ms",
+                                 "30000",
+                                 "request_timeout_ms",
+                                 "30000",
+                                 nullptr};
+  mg_callbacks callbacks;
+  std::memset(&callbacks, 0, sizeof callbacks);
+  mg_init_data init;
+  std::memset(&init, 0, sizeof init);
+  init.callbacks = &callbacks;
+  init.user_data = s.get();
+  init.configuration_options = civet_options;
+  char error_text[512] = "";
+  unsigned error_code = 0;
+  mg_error_data error;
+  error.code = &error_code;
+  error.text = error_text;
+  error.text_buffer_size = sizeof error_text;
+  s->context_ = mg_start2(&init, &error);
+  if (s->context_ == nullptr) {
+    return Status::InvalidArgument(
+        "cannot listen on \"" + options.listen_address + "\": " + error_text);
+  }
+  mg_set_request_handler(s->context_, "/", &HttpServer::Dispatch, s.get());
+  mg_server_port ports[4];
+  const int n = mg_get_server_ports(s->context_, 4, ports);
+  if (n > 0) s->port_ = ports[0].port;
+  *server = std::move(s);
+  return Status::Ok();
+}
+
+HttpServer::~HttpServer() {
+  if (context_ != nullptr) mg_stop(context_);
+}
+
+int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
+  auto* self = static_cast<HttpServer*>(self_ptr);
+  const mg_request_info* info = mg_get_request_info(conn);
+  const std::string_view uri = info->local_uri ? info->local_uri : "";
+  const std::string_view method =
+      info->request_method ? info->request_method : "";
+  const bool get = method == "GET" || method == "HEAD";
+  if (uri == "/metrics") {
+    return get ? self->HandleMetrics(conn) : MethodNotAllowed(conn, "GET");
+  }
+  if (uri == "/api/v1/records") {
+    return method == "POST" ? self->HandleIngest(conn)
+                            : MethodNotAllowed(conn, "POST");
+  }
+  if (uri == "/-/healthy") {
+    return get ? ReplyText(conn, 200, "Healthy\n")
+               : MethodNotAllowed(conn, "GET");
+  }
+  if (uri == "/-/ready") {
+    if (!get) return MethodNotAllowed(conn, "GET");
+    return self->ready_ ? ReplyText(conn, 200, "Ready\n")
+                        : ReplyText(conn, 503, "Shutting down\n");
+  }
+  if (uri == "/-/reload") {
+    return method == "POST" || method == "PUT" ? self->HandleReload(conn)
+                                               : MethodNotAllowed(conn, "POST");
+  }
+  if (uri == "/") {
+    return get ? self->HandleLanding(conn) : MethodNotAllowed(conn, "GET");
+  }
+  return ReplyText(conn, 404, "not found; see / for the endpoints\n");
+}
+
+int HttpServer::HandleMetrics(mg_connection* conn) {
+  std::vector<prometheus::MetricFamily> families = pipeline_->Collect();
+  AppendProcessMetrics(&families);
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return Reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8",
+               out.str());
+}
+
+int HttpServer::HandleIngest(mg_connection* conn) {
+  thread_local std::string body;
+  thread_local std::unique_ptr<Ingestor> ingestor;
+  thread_local Pipeline* ingestor_pipeline = nullptr;
+  if (!ingestor || ingestor_pipeline != pipeline_) {
+    ingestor = std::make_unique<Ingestor>(pipeline_, IngestSource::kHttp);
+    ingestor->set_max_line_bytes(options_.max_body_bytes);
+    ingestor_pipeline = pipeline_;
+  }
+  IngestStats& stats = pipeline_->ingest_stats();
+  const std::string_view encoding = Header(conn, "Content-Encoding");
+  if (!encoding.empty() && encoding != "identity") {
+    return ReplyText(conn, 415,
+                     "Content-Encoding \"" + std::string(encoding) +
+                         "\" is not supported; send the body uncompressed\n");
+  }
+  if (int code = ReadBody(conn, options_.max_body_bytes, &body); code != 0) {
+    stats.AddRejected(IngestSource::kHttp, RejectReason::kBodyTooLarge, 1);
+    return ReplyText(conn, code,
+                     "request body is larger than --max_body_bytes=" +
+                         std::to_string(options_.max_body_bytes) + "\n",
+                     "Connection: close\r\n");
+  }
+  const std::string type = MediaType(Header(conn, "Content-Type"));
+  IngestResult result;
+  if (type == "application/json") {
+    result = ingestor->IngestJson(body);
+  } else if (type == "application/x-ndjson" || type == "application/jsonl" ||
+             type == "application/jsonlines" || type == "application/ndjson") {
+    result = ingestor->IngestNdjson(body);
+  } else if (type == "application/x-protobuf" ||
+             type == "application/protobuf" ||
+             type == "application/vnd.google.protobuf") {
+    result = ingestor->IngestProtobuf(body);
+  } else if (type.empty() || type == "application/x-www-form-urlencoded" ||
+             type == "text/plain") {
+    // curl -d sends a form type by default: accept JSON, and fall back to
+    // NDJSON when the body is several lines that are not one document.
+    const size_t first = body.find_first_not_of(" \t\r\n");
+    const size_t newline =
+        body.find('\n', first == std::string::npos ? 0 : first);
+    const bool multi_line =
+        newline != std::string::npos &&
+        body.find_first_not_of(" \t\r\n", newline) != std::string::npos;
+    if (multi_line && first != std::string::npos && body[first] == '{') {
+      result = ingestor->IngestNdjson(body);
+    } else {
+      result = ingestor->IngestJson(body);
+    }
+  } else {
+    return ReplyText(conn, 415,
+                     "Content-Type \"" + type +
+                         "\" is not supported; use application/json, "
+                         "application/x-ndjson or application/x-protobuf\n");
+  }
+  const bool failed =
+      !result.body_status.ok() || (result.accepted == 0 && result.rejected > 0);
+  if (!result.body_status.ok()) {
+    LogRateLimited(LogLevel::kWarning, "http_body",
+                   "rejected request body: " + result.body_status.message());
+  }
+  return Reply(conn, failed ? 400 : 200, "application/json",
+               IngestResultToJson(result) + "\n");
+}
+
+int HttpServer::HandleReload(mg_connection* conn) {
+  if (!options_.reload) {
+    return ReplyText(conn, 200,
+                     "nothing to reload: ml_exporter runs without --config\n");
+  }
+  Status s = options_.reload();
+  if (!s.ok()) {
+    return ReplyText(conn, 400, "reload failed: " + s.message() + "\n");
+  }
+  return ReplyText(conn, 200, "configuration reloaded\n");
+}
+
+int HttpServer::HandleLanding(mg_connection* conn) {
+  std::string html =
+      "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+      "<title>ml_exporter</title></head><body><h1>ml_exporter</h1>"
+      "<p>Prometheus exporter for machine-learning inputs and outputs.</p>"
+      "<ul>"
+      "<li><a href=\"/metrics\">/metrics</a>: metrics for Prometheus</li>"
+      "<li>POST /api/v1/records: send prediction records (JSON, NDJSON, "
+      "protobuf)</li>"
+      "<li><a href=\"/-/healthy\">/-/healthy</a>, "
+      "<a href=\"/-/ready\">/-/ready</a>: health checks</li>"
+      "<li>POST /-/reload: reload the configuration</li>"
+      "</ul><h2>Collectors</h2><ul>";
+  for (const std::string& name : pipeline_->collector_names()) {
+    html += "<li>" + name + "</li>";
+  }
+  html += "</ul><h2>Models</h2><ul>";
+  const ModelTable& models = pipeline_->models();
+  for (ModelId id = 0; id < models.size(); ++id) {
+    const ModelLabels& l = models.labels(id);
+    std::string line = l.model + " / " + l.version + " / " + l.stage;
+    std::string escaped;
+    for (char c : line) {
+      switch (c) {
+        case '<':
+          escaped += "&lt;";
+          break;
+        case '>':
+          escaped += "&gt;";
+          break;
+        case '&':
+          escaped += "&amp;";
+          break;
+        case '"':
+          escaped += "&quot;";
+          break;
+        default:
+          escaped += c;
+      }
+    }
+    html += "<li>" + escaped + "</li>";
+  }
+  html += "</ul>" + options_.landing_note + "</body></html>\n";
+  return Reply(conn, 200, "text/html; charset=utf-8", html);
+}
+
+}  // namespace ml_exporter::internal

@@ -1,0 +1,54 @@
+// PipelineOptions: limits and defaults that shape every collector.
+#ifndef ML_EXPORTER_OPTIONS_H_
+#define ML_EXPORTER_OPTIONS_H_
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ml_exporter {
+
+struct PipelineOptions {
+  // Distinct (model, version, stage) triples. Records of further triples are
+  // still counted, under model="__other__", version="__other__",
+  // stage="__other__".
+  size_t max_models = 100;
+  // Distinct input features per model; further ones share
+  // feature="__other__".
+  size_t max_features = 1000;
+  // Distinct outputs per model; further ones share output="__other__".
+  size_t max_outputs = 100;
+  // Distinct label values (categories) per feature or output; further ones
+  // are counted as value="__other__".
+  size_t max_label_values = 50;
+  // Longer label values taken from data are cut to this many bytes (at a
+  // UTF-8 character boundary).
+  size_t max_label_length = 128;
+
+  // A numeric histogram with no explicit edges buffers this many values,
+  // then freezes quantile-based edges for the life of the series.
+  size_t histogram_warmup_values = 1000;
+  // A histogram still warming up this long after its first value freezes
+  // with the values it has, so rare features get a histogram too.
+  double histogram_warmup_seconds = 60;
+  // Number of quantile-based bucket edges chosen after warm-up.
+  size_t histogram_quantile_buckets = 10;
+  // Explicit bucket edges by feature or output name; these skip warm-up.
+  std::map<std::string, std::vector<double>> explicit_buckets;
+  // Edges of ml_latency_seconds.
+  std::vector<double> latency_buckets = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  // Edges of ml_feature_length (characters).
+  std::vector<double> length_buckets = {0,  1,   2,   4,   8,    16,  32,
+                                        64, 128, 256, 512, 1024, 4096};
+
+  // Names of the collectors to run on every model, from the
+  // CollectorRegistry. Empty means every registered collector that is
+  // enabled by default.
+  std::vector<std::string> collectors;
+};
+
+}  // namespace ml_exporter
+
+#endif  // ML_EXPORTER_OPTIONS_H_

@@ -1,0 +1,85 @@
+#include "core/histogram.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+namespace ml_exporter::internal {
+namespace {
+
+TEST(BucketEdgesTest, BucketOfMatchesLowerBound) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<double> u(-10, 10);
+  for (size_t n : {1u, 2u, 3u, 7u, 8u, 13u}) {
+    std::vector<double> edges;
+    for (size_t i = 0; i < n; ++i) edges.push_back(static_cast<double>(i) - 3);
+    BucketEdges b(edges);
+    for (int k = 0; k < 1000; ++k) {
+      double v = k % 5 == 0 ? static_cast<double>(k % 11) - 4 : u(rng);
+      size_t want =
+          std::lower_bound(edges.begin(), edges.end(), v) - edges.begin();
+      EXPECT_EQ(b.BucketOf(v), want) << "n=" << n << " v=" << v;
+    }
+  }
+}
+
+TEST(BucketEdgesTest, SortsAndDropsDuplicatesAndNonFinite) {
+  BucketEdges b({3, 1, 1, INFINITY, 2, NAN});
+  EXPECT_EQ(b.edges(), (std::vector<double>{1, 2, 3}));
+  EXPECT_EQ(b.bucket_count(), 4u);
+  EXPECT_EQ(b.BucketOf(0.5), 0u);
+  EXPECT_EQ(b.BucketOf(1), 0u);  // le is inclusive
+  EXPECT_EQ(b.BucketOf(1.5), 1u);
+  EXPECT_EQ(b.BucketOf(99), 3u);
+}
+
+TEST(QuantileEdgesTest, EvenlySpacedQuantiles) {
+  std::vector<double> sample;
+  for (int i = 0; i <= 100; ++i) sample.push_back(i);
+  EXPECT_EQ(QuantileEdges(&sample, 4),
+            (std::vector<double>{0, 25, 50, 75, 100}));
+}
+
+TEST(QuantileEdgesTest, ConstantSampleGivesOneEdge) {
+  std::vector<double> sample(50, 7.25);
+  EXPECT_EQ(QuantileEdges(&sample, 10), (std::vector<double>{7.25}));
+}
+
+TEST(QuantileEdgesTest, RoundsToThreeSignificantDigits) {
+  std::vector<double> sample = {0.123456, 0.987654};
+  EXPECT_EQ(QuantileEdges(&sample, 1), (std::vector<double>{0.123, 0.988}));
+}
+
+TEST(LearnedEdgesTest, FreezesAfterWarmupAndCountsWarmupValues) {
+  LearnedEdges learned({}, 5, 2);
+  EXPECT_EQ(learned.edges(), nullptr);
+  for (double v : {1.0, 2.0, 3.0, 4.0})
+    EXPECT_EQ(learned.AddWarmup(v), nullptr);
+  EXPECT_EQ(learned.AddWarmup(5.0), nullptr);  // buffered, then frozen
+  ASSERT_NE(learned.edges(), nullptr);
+  EXPECT_EQ(learned.edges()->edges(), (std::vector<double>{1, 3, 5}));
+  HistogramSnapshot s = learned.WarmupSnapshot();
+  EXPECT_EQ(s.counts, (std::vector<uint64_t>{1, 2, 2, 0}));
+  EXPECT_DOUBLE_EQ(s.sum, 15);
+  EXPECT_EQ(learned.AddWarmup(6.0), learned.edges());  // caller observes
+}
+
+TEST(LearnedEdgesTest, ExplicitEdgesAreFrozenFromTheStart) {
+  LearnedEdges learned({0.5, 0.1}, 1000, 10);
+  ASSERT_NE(learned.edges(), nullptr);
+  EXPECT_EQ(learned.edges()->edges(), (std::vector<double>{0.1, 0.5}));
+}
+
+TEST(LearnedEdgesTest, FreezesEarlyWhenOld) {
+  LearnedEdges learned({}, 1000, 10);
+  learned.AddWarmup(2);
+  learned.FreezeIfOlderThan(std::chrono::hours(1));
+  EXPECT_EQ(learned.edges(), nullptr);
+  learned.FreezeIfOlderThan(std::chrono::seconds(0));
+  ASSERT_NE(learned.edges(), nullptr);
+  EXPECT_EQ(learned.WarmupSnapshot().counts, (std::vector<uint64_t>{1, 0}));
+}
+
+}  // namespace
+}  // namespace ml_exporter::internal
