@@ -105,7 +105,9 @@ Status Pipeline::Create(const PipelineOptions& options,
       if (entry->enabled_by_default) names.push_back(entry->name);
     }
   }
-  CollectorContext context{&p->options_, &p->cardinality_};
+  CollectorContext context;
+  context.options = &p->options_;
+  context.cardinality = &p->cardinality_;
   for (const std::string& name : names) {
     const CollectorRegistry::Entry* entry = registry.Find(name);
     if (entry == nullptr) {

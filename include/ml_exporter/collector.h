@@ -55,9 +55,18 @@ class Collector {
 
 // Everything a factory may use to build a collector.
 struct CollectorContext {
+  // Limits and histogram settings in force for this collector: the global
+  // ones with this collector's overrides from the configuration applied.
   const PipelineOptions* options = nullptr;
   // Where to count values sent to "__other__"; outlives the collector.
   CardinalityStats* cardinality = nullptr;
+  // Which fields the collector watches: empty `include` means all; names in
+  // `exclude` are ignored.
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  // Collector-specific parameters from the configuration, as a serialized
+  // google.protobuf.Struct (empty when none were given).
+  std::string params;
 };
 
 using CollectorFactory =
