@@ -5,6 +5,7 @@
 #include <cmath>
 #include <deque>
 #include <mutex>
+#include <set>
 
 #include "core/histogram.h"
 #include "core/label_value.h"
@@ -116,7 +117,10 @@ class FieldCollector : public Collector {
                  ? options_.max_features
                  : options_.max_outputs),
         length_edges_(options_.length_buckets),
-        models_(new std::atomic<ModelFields*>[options_.max_models + 1]) {
+        models_(new std::atomic<ModelFields*>[options_.max_models + 1]),
+        include_(context.include.begin(), context.include.end()),
+        exclude_(context.exclude.begin(), context.exclude.end()),
+        filtered_(!include_.empty() || !exclude_.empty()) {
     for (size_t i = 0; i <= options_.max_models; ++i) models_[i] = nullptr;
   }
 
@@ -129,6 +133,7 @@ class FieldCollector : public Collector {
     ModelCells& cells = shard.At(context.model_id);
     const uint64_t seq = ++cells.seq;
     for (const Field& field : fields) {
+      if (filtered_ && !Watched(field.name)) continue;
       FieldCells& f = Cells(shard, global, cells, field.name);
       f.last_seen = seq;
       f.observations.Add(1);
@@ -259,6 +264,11 @@ class FieldCollector : public Collector {
   }
 
  private:
+  bool Watched(std::string_view name) const {
+    if (exclude_.find(name) != exclude_.end()) return false;
+    return include_.empty() || include_.find(name) != include_.end();
+  }
+
   ModelFields& Global(ModelId id) {
     ModelFields* global = models_[id].load(std::memory_order_acquire);
     if (global != nullptr) return *global;
@@ -418,6 +428,9 @@ class FieldCollector : public Collector {
   std::mutex models_mu_;
   std::vector<std::unique_ptr<ModelFields>> owned_models_;
   internal::PerThread<internal::ModelShard<ModelCells>> shards_;
+  const std::set<std::string, std::less<>> include_;
+  const std::set<std::string, std::less<>> exclude_;
+  const bool filtered_;
 };
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
+#include <unordered_set>
 
 #include "core/build_info.h"
 #include "core/label_value.h"
@@ -74,61 +78,328 @@ struct Pipeline::ModelCache {
   bool valid = false;
 };
 
+// One running collector and the settings it was built with.
+struct Pipeline::Instance {
+  std::string key;  // name + spec + effective options: equal keys are reused
+  std::string name;
+  std::unique_ptr<PipelineOptions> options;  // outlives `collector`
+  std::unique_ptr<Collector> collector;
+};
+
+// Which collectors watch which models. Immutable once published, except
+// for the lazily filled model -> route cache.
+struct Pipeline::Routing {
+  PipelineOptions options;
+  std::vector<std::shared_ptr<Instance>> instances;  // distinct, run order
+  // route_instances[i] for options.routes[i]; the last entry is the
+  // defaults, for models no route matches.
+  std::vector<std::vector<Instance*>> route_instances;
+  // Per model id: index into route_instances + 1, or 0 when not resolved.
+  std::unique_ptr<std::atomic<uint32_t>[]> route_of_model;
+};
+
+namespace {
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  if (pattern.empty()) return true;
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+// Everything that determines what a collector instance computes.
+std::string InstanceKey(const CollectorSpec& spec,
+                        const PipelineOptions& effective) {
+  std::string key = spec.name + "|" + Join(spec.include) + "|" +
+                    Join(spec.exclude) + "|" + spec.params + "|";
+  for (const auto& [name, edges] : effective.explicit_buckets) {
+    key += name + ":";
+    for (double e : edges) key += std::to_string(e) + ",";
+  }
+  key += "|" + std::to_string(effective.max_features) + "," +
+         std::to_string(effective.max_outputs) + "," +
+         std::to_string(effective.max_label_values) + "," +
+         std::to_string(effective.max_label_length) + "," +
+         std::to_string(effective.histogram_warmup_values) + "," +
+         std::to_string(effective.histogram_warmup_seconds) + "," +
+         std::to_string(effective.histogram_quantile_buckets) + "|";
+  for (double e : effective.latency_buckets) key += std::to_string(e) + ",";
+  key += "|";
+  for (double e : effective.length_buckets) key += std::to_string(e) + ",";
+  return key;
+}
+
+PipelineOptions Effective(const PipelineOptions& global,
+                          const CollectorSpec& spec) {
+  PipelineOptions o = global;
+  o.routes.clear();
+  o.default_collectors.reset();
+  o.collectors.clear();
+  o.plugins.clear();
+  if (spec.max_features) o.max_features = *spec.max_features;
+  if (spec.max_outputs) o.max_outputs = *spec.max_outputs;
+  if (spec.max_label_values) o.max_label_values = *spec.max_label_values;
+  if (spec.histogram_warmup_values) {
+    o.histogram_warmup_values = *spec.histogram_warmup_values;
+  }
+  if (spec.histogram_warmup_seconds) {
+    o.histogram_warmup_seconds = *spec.histogram_warmup_seconds;
+  }
+  if (spec.histogram_quantile_buckets) {
+    o.histogram_quantile_buckets = *spec.histogram_quantile_buckets;
+  }
+  for (const auto& [name, edges] : spec.buckets)
+    o.explicit_buckets[name] = edges;
+  return o;
+}
+
+Status CheckOptions(const PipelineOptions& o, const std::string& where) {
+  if (o.max_models < 1 || o.max_features < 1 || o.max_outputs < 1 ||
+      o.max_label_values < 1) {
+    return Status::InvalidArgument(
+        where +
+        "max_models, max_features, max_outputs and max_label_values must be "
+        "at least 1");
+  }
+  if (o.max_label_length < 8) {
+    return Status::InvalidArgument(where +
+                                   "max_label_length must be at least 8");
+  }
+  if (o.histogram_quantile_buckets < 1 || o.histogram_quantile_buckets > 100) {
+    return Status::InvalidArgument(
+        where + "histogram_quantile_buckets must be between 1 and 100");
+  }
+  if (o.histogram_warmup_values < 1) {
+    return Status::InvalidArgument(
+        where + "histogram_warmup_values must be at least 1");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Pipeline::Pipeline(const PipelineOptions& options)
-    : options_(options),
-      models_(options.max_models, options.max_label_length),
+    : models_(options.max_models, options.max_label_length),
       model_cache_(std::make_unique<internal::PerThread<ModelCache>>()) {}
 
 Pipeline::~Pipeline() = default;
 
 Status Pipeline::Create(const PipelineOptions& options,
                         std::unique_ptr<Pipeline>* pipeline) {
-  if (options.max_models < 1 || options.max_features < 1 ||
-      options.max_outputs < 1 || options.max_label_values < 1) {
-    return Status::InvalidArgument(
-        "max_models, max_features, max_outputs and max_label_values must be "
-        "at least 1");
-  }
-  if (options.max_label_length < 8) {
-    return Status::InvalidArgument("max_label_length must be at least 8");
-  }
-  if (options.histogram_quantile_buckets < 1 ||
-      options.histogram_quantile_buckets > 100) {
-    return Status::InvalidArgument(
-        "histogram_quantile_buckets must be between 1 and 100");
-  }
+  if (Status s = CheckOptions(options, ""); !s.ok()) return s;
   std::unique_ptr<Pipeline> p(new Pipeline(options));
-  std::vector<std::string> names = options.collectors;
-  const CollectorRegistry& registry = CollectorRegistry::Global();
-  if (names.empty()) {
-    for (const auto* entry : registry.Entries()) {
-      if (entry->enabled_by_default) names.push_back(entry->name);
-    }
+  std::unique_ptr<Routing> routing;
+  if (Status s = p->BuildRouting(options, nullptr, &routing); !s.ok()) {
+    return s;
   }
-  CollectorContext context;
-  context.options = &p->options_;
-  context.cardinality = &p->cardinality_;
-  for (const std::string& name : names) {
-    const CollectorRegistry::Entry* entry = registry.Find(name);
-    if (entry == nullptr) {
-      std::string known;
-      for (const auto* e : registry.Entries()) {
-        known += known.empty() ? "" : ", ";
-        known += e->name;
-      }
-      return Status::InvalidArgument("unknown collector \"" + name +
-                                     "\"; known collectors: " + known);
-    }
-    p->collectors_.push_back({name, entry->factory(context)});
-  }
+  p->current_ = std::move(routing);
+  p->routing_.store(p->current_.get(), std::memory_order_release);
   *pipeline = std::move(p);
   return Status::Ok();
 }
 
+Status Pipeline::BuildRouting(const PipelineOptions& requested,
+                              const Routing* previous,
+                              std::unique_ptr<Routing>* out) {
+  auto routing = std::make_unique<Routing>();
+  routing->options = requested;
+  // Shared tables keep the sizes they were created with.
+  routing->options.max_models =
+      previous ? previous->options.max_models : requested.max_models;
+  routing->options.max_label_length = previous
+                                          ? previous->options.max_label_length
+                                          : requested.max_label_length;
+  const PipelineOptions& options = routing->options;
+  const CollectorRegistry& registry = CollectorRegistry::Global();
+
+  std::vector<CollectorSpec> defaults;
+  if (options.default_collectors) {
+    defaults = *options.default_collectors;
+  } else {
+    std::vector<std::string> names = options.collectors;
+    if (names.empty()) {
+      for (const auto* entry : registry.Entries()) {
+        if (entry->enabled_by_default) names.push_back(entry->name);
+      }
+    }
+    for (const auto& n : names) defaults.push_back(CollectorSpec{n});
+  }
+
+  std::map<std::string, std::shared_ptr<Instance>> by_key;
+  if (previous != nullptr) {
+    for (const auto& i : previous->instances) by_key[i->key] = i;
+  }
+  std::map<std::string, std::shared_ptr<Instance>> used;
+  auto instantiate = [&](const std::vector<CollectorSpec>& specs,
+                         const std::string& where,
+                         std::vector<Instance*>* list) -> Status {
+    std::set<std::string> names;
+    for (const CollectorSpec& spec : specs) {
+      if (!names.insert(spec.name).second) {
+        return Status::InvalidArgument(where + "collector \"" + spec.name +
+                                       "\" is listed twice");
+      }
+      PipelineOptions effective = Effective(options, spec);
+      if (Status s = CheckOptions(effective, where + spec.name + ": ");
+          !s.ok()) {
+        return s;
+      }
+      const std::string key = InstanceKey(spec, effective);
+      std::shared_ptr<Instance>& slot = used[key];
+      if (!slot) {
+        if (auto it = by_key.find(key); it != by_key.end()) {
+          slot = it->second;
+        } else {
+          const CollectorRegistry::Entry* entry = registry.Find(spec.name);
+          if (entry == nullptr) {
+            std::string known;
+            for (const auto* e : registry.Entries()) {
+              known += known.empty() ? "" : ", ";
+              known += e->name;
+            }
+            return Status::InvalidArgument(where + "unknown collector \"" +
+                                           spec.name +
+                                           "\"; known collectors: " + known);
+          }
+          auto instance = std::make_shared<Instance>();
+          instance->key = key;
+          instance->name = spec.name;
+          instance->options =
+              std::make_unique<PipelineOptions>(std::move(effective));
+          CollectorContext context;
+          context.options = instance->options.get();
+          context.cardinality = &cardinality_;
+          context.include = spec.include;
+          context.exclude = spec.exclude;
+          context.params = spec.params;
+          instance->collector = entry->factory(context);
+          if (!instance->collector) {
+            return Status::Internal(where + "collector \"" + spec.name +
+                                    "\" could not be created");
+          }
+          slot = std::move(instance);
+        }
+        routing->instances.push_back(slot);
+      }
+      list->push_back(slot.get());
+    }
+    return Status::Ok();
+  };
+
+  std::vector<Instance*> default_list;
+  if (Status s = instantiate(defaults, "default collectors: ", &default_list);
+      !s.ok()) {
+    return s;
+  }
+  for (size_t r = 0; r < options.routes.size(); ++r) {
+    const ModelRoute& route = options.routes[r];
+    std::vector<Instance*> list;
+    if (route.collectors) {
+      const std::string where = "model \"" + route.model + "\": ";
+      if (Status s = instantiate(*route.collectors, where, &list); !s.ok()) {
+        return s;
+      }
+    } else {
+      list = default_list;
+    }
+    routing->route_instances.push_back(std::move(list));
+  }
+  routing->route_instances.push_back(std::move(default_list));
+  routing->route_of_model =
+      std::make_unique<std::atomic<uint32_t>[]>(options.max_models + 1);
+  for (size_t i = 0; i <= options.max_models; ++i) {
+    routing->route_of_model[i].store(0, std::memory_order_relaxed);
+  }
+  *out = std::move(routing);
+  return Status::Ok();
+}
+
+Status Pipeline::Reconfigure(const PipelineOptions& options) {
+  if (Status s = CheckOptions(options, ""); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(reconfigure_mu_);
+  std::unique_ptr<Routing> routing;
+  if (Status s = BuildRouting(options, current_.get(), &routing); !s.ok()) {
+    return s;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(retired_, [&](const Retired& r) {
+    return now - r.since > std::chrono::seconds(60);
+  });
+  retired_.push_back({std::move(current_), now});
+  current_ = std::move(routing);
+  routing_.store(current_.get(), std::memory_order_release);
+  return Status::Ok();
+}
+
+PipelineOptions Pipeline::current_options() const {
+  std::lock_guard<std::mutex> lock(reconfigure_mu_);
+  return current_->options;
+}
+
+void Pipeline::AddMetricsSource(
+    std::function<void(std::vector<prometheus::MetricFamily>*)> source) {
+  metrics_sources_.push_back(std::move(source));
+}
+
+const std::vector<Pipeline::Instance*>& Pipeline::InstancesFor(
+    const Routing& routing, ModelId id) {
+  uint32_t r = routing.route_of_model[id].load(std::memory_order_relaxed);
+  if (r == 0) {
+    const ModelLabels& labels = models_.labels(id);
+    const auto& routes = routing.options.routes;
+    size_t match = routes.size();  // the defaults
+    for (size_t i = 0; i < routes.size(); ++i) {
+      if (GlobMatch(routes[i].model, labels.model) &&
+          GlobMatch(routes[i].version, labels.version) &&
+          GlobMatch(routes[i].stage, labels.stage)) {
+        match = i;
+        break;
+      }
+    }
+    r = static_cast<uint32_t>(match + 1);
+    routing.route_of_model[id].store(r, std::memory_order_relaxed);
+  }
+  return routing.route_instances[r - 1];
+}
+
 std::vector<std::string> Pipeline::collector_names() const {
   std::vector<std::string> names;
-  for (const auto& c : collectors_) names.push_back(c.name);
+  const Routing* routing = routing_.load(std::memory_order_acquire);
+  for (const auto& i : routing->instances) names.push_back(i->name);
   return names;
+}
+
+std::vector<Pipeline::ModelStatus> Pipeline::model_status() {
+  const Routing* routing = routing_.load(std::memory_order_acquire);
+  std::vector<ModelStatus> out;
+  for (ModelId id = 0; id < models_.size(); ++id) {
+    ModelStatus status{models_.labels(id), {}};
+    for (const Instance* i : InstancesFor(*routing, id)) {
+      status.collectors.push_back(i->name);
+    }
+    out.push_back(std::move(status));
+  }
+  return out;
 }
 
 ModelId Pipeline::ResolveModel(std::string_view model, std::string_view version,
@@ -163,7 +434,10 @@ Status Pipeline::Observe(const Record& record) {
   }
   ObserveContext context{
       ResolveModel(record.model, record.version, record.stage)};
-  for (auto& c : collectors_) c.collector->Observe(record, context);
+  const Routing* routing = routing_.load(std::memory_order_acquire);
+  for (Instance* i : InstancesFor(*routing, context.model_id)) {
+    i->collector->Observe(record, context);
+  }
   return Status::Ok();
 }
 
@@ -172,17 +446,94 @@ Status Pipeline::ObserveEvent(const Event& event) {
     return Status::InvalidArgument("field \"type\" is required in an event");
   }
   ObserveContext context{};
+  const Routing* routing = routing_.load(std::memory_order_acquire);
   if (!event.model.empty()) {
     context.model_id = ResolveModel(event.model, event.version, event.stage);
+    for (Instance* i : InstancesFor(*routing, context.model_id)) {
+      i->collector->ObserveEvent(event, context);
+    }
   } else {
     context.model_id = ObserveContext::kNoModel;
+    for (const auto& i : routing->instances) {
+      i->collector->ObserveEvent(event, context);
+    }
   }
-  for (auto& c : collectors_) c.collector->ObserveEvent(event, context);
   return Status::Ok();
 }
 
+namespace {
+
+// Keeps only series whose model labels are in `allowed` (when given), and
+// appends them to the family of the same name in `out`, so that collectors
+// sharing a metric name across routes yield one family.
+void MergeFamilies(
+    std::vector<prometheus::MetricFamily>&& families,
+    const std::set<std::tuple<std::string, std::string, std::string>>* allowed,
+    std::map<std::string, size_t>* index,
+    std::vector<prometheus::MetricFamily>* out) {
+  for (auto& family : families) {
+    if (allowed != nullptr) {
+      std::erase_if(family.metric, [&](const prometheus::ClientMetric& m) {
+        const std::string* model = nullptr;
+        const std::string* version = nullptr;
+        const std::string* stage = nullptr;
+        for (const auto& l : m.label) {
+          if (l.name == "model") model = &l.value;
+          if (l.name == "version") version = &l.value;
+          if (l.name == "stage") stage = &l.value;
+        }
+        if (!model || !version || !stage) return false;  // not per model
+        return allowed->count({*model, *version, *stage}) == 0;
+      });
+    }
+    auto [it, inserted] = index->emplace(family.name, out->size());
+    if (inserted) {
+      out->push_back(std::move(family));
+    } else {
+      auto& target = (*out)[it->second].metric;
+      target.insert(target.end(),
+                    std::make_move_iterator(family.metric.begin()),
+                    std::make_move_iterator(family.metric.end()));
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<prometheus::MetricFamily> Pipeline::Collect() {
   std::vector<prometheus::MetricFamily> out;
+  const Routing* routing = routing_.load(std::memory_order_acquire);
+  // Which models each instance is currently responsible for: after a reload
+  // a kept instance may hold counts of models now routed elsewhere.
+  using Triple = std::tuple<std::string, std::string, std::string>;
+  std::map<const Instance*, std::set<Triple>> allowed;
+  const size_t n_models = models_.size();
+  auto thresholds = NewFamily(
+      "ml_alert_threshold",
+      "Alert thresholds from the configuration, compared with the metrics by "
+      "the shipped alert rules.",
+      prometheus::MetricType::Gauge);
+  for (ModelId id = 0; id < n_models; ++id) {
+    const ModelLabels& l = models_.labels(id);
+    for (const Instance* i : InstancesFor(*routing, id)) {
+      allowed[i].insert({l.model, l.version, l.stage});
+    }
+    const uint32_t route = routing->route_of_model[id].load() - 1;
+    if (route < routing->options.routes.size()) {
+      for (const ThresholdSpec& t : routing->options.routes[route].thresholds) {
+        for (const auto& [bound, value] :
+             {std::pair{"upper", t.upper}, std::pair{"lower", t.lower}}) {
+          if (!value) continue;
+          AddGauge(&thresholds,
+                   ModelLabelList(l, {{"feature", t.feature},
+                                      {"metric", t.metric},
+                                      {"bound", bound}}),
+                   *value);
+        }
+      }
+    }
+  }
+
   auto duration = NewFamily(
       "ml_exporter_collector_duration_seconds",
       "Seconds each collector took to export its metrics at this scrape.",
@@ -191,16 +542,31 @@ std::vector<prometheus::MetricFamily> Pipeline::Collect() {
       "ml_exporter_collector_success",
       "1 if the collector exported its metrics at this scrape, 0 if it failed.",
       prometheus::MetricType::Gauge);
-  for (auto& c : collectors_) {
+  std::map<std::string, size_t> index;
+  std::map<std::string, std::pair<double, bool>> by_name;  // summed, all ok
+  for (const auto& instance : routing->instances) {
     const auto start = std::chrono::steady_clock::now();
-    Status status = c.collector->Collect(models_, &out);
+    std::vector<prometheus::MetricFamily> families;
+    Status status = instance->collector->Collect(models_, &families);
     const std::chrono::duration<double> took =
         std::chrono::steady_clock::now() - start;
-    AddGauge(&duration, {{"collector", c.name}}, took.count());
-    AddGauge(&success, {{"collector", c.name}}, status.ok() ? 1 : 0);
+    const auto it = allowed.find(instance.get());
+    static const std::set<Triple> kNone;
+    MergeFamilies(std::move(families),
+                  it == allowed.end() ? &kNone : &it->second, &index, &out);
+    auto& [seconds, ok] =
+        by_name.try_emplace(instance->name, 0.0, true).first->second;
+    seconds += took.count();
+    ok = ok && status.ok();
+  }
+  for (const auto& [name, result] : by_name) {
+    AddGauge(&duration, {{"collector", name}}, result.first);
+    AddGauge(&success, {{"collector", name}}, result.second ? 1 : 0);
   }
   out.push_back(std::move(duration));
   out.push_back(std::move(success));
+  AppendIfNotEmpty(std::move(thresholds), &out);
+  for (const auto& source : metrics_sources_) source(&out);
 
   auto ingested = NewFamily(
       "ml_exporter_ingested_records_total",

@@ -4,10 +4,54 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace ml_exporter {
+
+// One collector to run, with its settings from the configuration.
+struct CollectorSpec {
+  std::string name;                  // built-in or plugin collector
+  std::vector<std::string> include;  // fields to watch; empty: all
+  std::vector<std::string> exclude;  // fields to ignore
+  // Explicit histogram edges by field name (override the pipeline's).
+  std::map<std::string, std::vector<double>> buckets;
+  // Overrides of the pipeline-wide settings for this collector.
+  std::optional<size_t> max_features;
+  std::optional<size_t> max_outputs;
+  std::optional<size_t> max_label_values;
+  std::optional<size_t> histogram_warmup_values;
+  std::optional<double> histogram_warmup_seconds;
+  std::optional<size_t> histogram_quantile_buckets;
+  // Collector-specific parameters: a serialized google.protobuf.Struct.
+  std::string params;
+
+  bool operator==(const CollectorSpec&) const = default;
+};
+
+// An alert threshold for one model, exported as ml_alert_threshold.
+struct ThresholdSpec {
+  std::string metric;   // e.g. "missing_ratio"
+  std::string feature;  // feature or output; empty for model-wide metrics
+  std::optional<double> upper;
+  std::optional<double> lower;
+
+  bool operator==(const ThresholdSpec&) const = default;
+};
+
+// Settings for the models that match the patterns (`*` matches any run of
+// characters; an empty version or stage pattern matches any).
+struct ModelRoute {
+  std::string model;
+  std::string version;
+  std::string stage;
+  // Absent: the pipeline's default collectors.
+  std::optional<std::vector<CollectorSpec>> collectors;
+  std::vector<ThresholdSpec> thresholds;
+
+  bool operator==(const ModelRoute&) const = default;
+};
 
 struct PipelineOptions {
   // Distinct (model, version, stage) triples. Records of further triples are
@@ -45,8 +89,14 @@ struct PipelineOptions {
 
   // Names of the collectors to run on every model, from the
   // CollectorRegistry. Empty means every registered collector that is
-  // enabled by default.
+  // enabled by default. Ignored when default_collectors is set.
   std::vector<std::string> collectors;
+  // Collectors, with settings, for models that no route matches.
+  std::optional<std::vector<CollectorSpec>> default_collectors;
+  // Per-model settings; the first route that matches a model applies.
+  std::vector<ModelRoute> routes;
+  // Shared libraries that provide more collectors (see docs/plugins.md).
+  std::vector<std::string> plugins;
 };
 
 }  // namespace ml_exporter

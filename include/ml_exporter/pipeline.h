@@ -11,7 +11,11 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,10 +36,32 @@ class PerThread;
 class Pipeline {
  public:
   // Builds the collectors named in options.collectors (or every
-  // default-enabled one). Fails with the list of known names when a name is
+  // default-enabled one), or those of options.default_collectors and
+  // options.routes. Fails with the list of known names when a name is
   // unknown, or when an option is out of range.
   static Status Create(const PipelineOptions& options,
                        std::unique_ptr<Pipeline>* pipeline);
+
+  // Applies new options while records keep flowing. A collector whose spec
+  // and effective settings are unchanged is kept with its counters; others
+  // start afresh. max_models and max_label_length keep their values from
+  // Create (they size shared tables). On error nothing changes. Thread-safe.
+  Status Reconfigure(const PipelineOptions& options);
+
+  // Adds families to every Collect() (e.g. the server's reload status).
+  // Call before serving; `source` must be thread-safe.
+  void AddMetricsSource(
+      std::function<void(std::vector<prometheus::MetricFamily>*)> source);
+
+  // The options in force (after Reconfigure, the new ones).
+  PipelineOptions current_options() const;
+
+  // For status pages: each model seen and the collectors that watch it.
+  struct ModelStatus {
+    ModelLabels labels;
+    std::vector<std::string> collectors;
+  };
+  std::vector<ModelStatus> model_status();
   ~Pipeline();
 
   Pipeline(const Pipeline&) = delete;
@@ -63,19 +89,19 @@ class Pipeline {
   IngestStats& ingest_stats() { return ingest_stats_; }
   const CardinalityStats& cardinality_stats() const { return cardinality_; }
   const ModelTable& models() const { return models_; }
-  const PipelineOptions& options() const { return options_; }
-  // Names of the running collectors, in run order.
+  // Names of the running collectors (distinct instances), in run order.
   std::vector<std::string> collector_names() const;
 
  private:
   explicit Pipeline(const PipelineOptions& options);
 
-  struct NamedCollector {
-    std::string name;
-    std::unique_ptr<Collector> collector;
-  };
+  struct Instance;
+  struct Routing;
+  Status BuildRouting(const PipelineOptions& options, const Routing* previous,
+                      std::unique_ptr<Routing>* out);
+  const std::vector<Instance*>& InstancesFor(const Routing& routing,
+                                             ModelId id);
 
-  const PipelineOptions options_;
   ModelTable models_;
   IngestStats ingest_stats_;
   CardinalityStats cardinality_;
@@ -83,7 +109,19 @@ class Pipeline {
   std::unique_ptr<internal::PerThread<ModelCache>> model_cache_;
   ModelId ResolveModel(std::string_view model, std::string_view version,
                        std::string_view stage);
-  std::vector<NamedCollector> collectors_;
+  mutable std::mutex reconfigure_mu_;  // serialises Reconfigure
+  std::atomic<const Routing*> routing_{nullptr};
+  // The published routing, and replaced ones kept for a grace period
+  // (an ingest thread holds a routing only for one record) instead of
+  // making every Observe announce itself.
+  struct Retired {
+    std::unique_ptr<const Routing> routing;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::unique_ptr<const Routing> current_;
+  std::vector<Retired> retired_;
+  std::vector<std::function<void(std::vector<prometheus::MetricFamily>*)>>
+      metrics_sources_;
 };
 
 }  // namespace ml_exporter
