@@ -9,6 +9,7 @@
 
 #include "exporter/logging.h"
 #include "exporter/process_metrics.h"
+#include "exporter/status_json.h"
 #include "ml_exporter/ingest.h"
 
 namespace ml_exporter::internal {
@@ -65,8 +66,27 @@ std::string_view Header(mg_connection* conn, const char* name) {
   return v ? std::string_view(v) : std::string_view();
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
 }
 
 // The media type without parameters, lower case.
@@ -173,6 +193,9 @@ int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
     return method == "POST" || method == "PUT" ? self->HandleReload(conn)
                                                : MethodNotAllowed(conn, "POST");
   }
+  if (uri == "/api/v1/status") {
+    return get ? self->HandleStatus(conn) : MethodNotAllowed(conn, "GET");
+  }
   if (uri == "/") {
     return get ? self->HandleLanding(conn) : MethodNotAllowed(conn, "GET");
   }
@@ -265,6 +288,18 @@ int HttpServer::HandleReload(mg_connection* conn) {
   return ReplyText(conn, 200, "configuration reloaded\n");
 }
 
+int HttpServer::HandleStatus(mg_connection* conn) {
+  StatusInputs inputs;
+  inputs.config_file = options_.config_file;
+  inputs.running_config_json =
+      options_.running_config_json ? options_.running_config_json() : "{}";
+  inputs.config_reload_successful = options_.config_reload_successful
+                                        ? options_.config_reload_successful()
+                                        : true;
+  return Reply(conn, 200, "application/json",
+               BuildStatusJson(pipeline_, inputs) + "\n");
+}
+
 int HttpServer::HandleLanding(mg_connection* conn) {
   std::string html =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
@@ -277,36 +312,45 @@ int HttpServer::HandleLanding(mg_connection* conn) {
       "<li><a href=\"/-/healthy\">/-/healthy</a>, "
       "<a href=\"/-/ready\">/-/ready</a>: health checks</li>"
       "<li>POST /-/reload: reload the configuration</li>"
-      "</ul><h2>Collectors</h2><ul>";
-  for (const std::string& name : pipeline_->collector_names()) {
-    html += "<li>" + name + "</li>";
-  }
-  html += "</ul><h2>Models</h2><ul>";
-  const ModelTable& models = pipeline_->models();
-  for (ModelId id = 0; id < models.size(); ++id) {
-    const ModelLabels& l = models.labels(id);
-    std::string line = l.model + " / " + l.version + " / " + l.stage;
-    std::string escaped;
-    for (char c : line) {
-      switch (c) {
-        case '<':
-          escaped += "&lt;";
-          break;
-        case '>':
-          escaped += "&gt;";
-          break;
-        case '&':
-          escaped += "&amp;";
-          break;
-        case '"':
-          escaped += "&quot;";
-          break;
-        default:
-          escaped += c;
-      }
+      "<li><a href=\"/api/v1/status\">/api/v1/status</a>: running "
+      "configuration, collectors per model, discovered features, caps "
+      "reached (JSON)</li>"
+      "</ul>";
+  html += options_.config_file.empty()
+              ? std::string(
+                    "<p>No configuration file: every model gets the "
+                    "default collectors.</p>")
+              : "<p>Configuration: " + HtmlEscape(options_.config_file) +
+                    (options_.config_reload_successful &&
+                             !options_.config_reload_successful()
+                         ? " (<b>last reload failed</b>; see the log)"
+                         : "") +
+                    "</p>";
+  html +=
+      "<h2>Models</h2><table><tr><th>model</th><th>version</th>"
+      "<th>stage</th><th>collectors</th></tr>";
+  for (const auto& m : pipeline_->model_status()) {
+    std::string collectors;
+    for (const auto& c : m.collectors) {
+      collectors += (collectors.empty() ? "" : ", ") + c;
     }
-    html += "<li>" + escaped + "</li>";
+    html += "<tr><td>" + HtmlEscape(m.labels.model) + "</td><td>" +
+            HtmlEscape(m.labels.version) + "</td><td>" +
+            HtmlEscape(m.labels.stage) + "</td><td>" + HtmlEscape(collectors) +
+            "</td></tr>";
   }
+  html += "</table><h2>Caps reached</h2><ul>";
+  const CardinalityStats& caps = pipeline_->cardinality_stats();
+  bool any = false;
+  for (size_t l = 0; l < static_cast<size_t>(CardinalityLimit::kCount); ++l) {
+    const auto limit = static_cast<CardinalityLimit>(l);
+    if (caps.overflow(limit) == 0) continue;
+    any = true;
+    html += "<li>" + std::string(LimitName(limit)) + ": " +
+            std::to_string(caps.overflow(limit)) +
+            " values counted as __other__</li>";
+  }
+  if (!any) html += "<li>none</li>";
   html += "</ul>" + options_.landing_note + "</body></html>\n";
   return Reply(conn, 200, "text/html; charset=utf-8", html);
 }

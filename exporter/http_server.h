@@ -4,6 +4,7 @@
 //   GET  /-/healthy        liveness
 //   GET  /-/ready          readiness
 //   POST /-/reload         reload the configuration
+//   GET  /api/v1/status    running configuration, models, features (JSON)
 //   GET  /                 landing page
 // and 404 for everything else.
 #ifndef ML_EXPORTER_EXPORTER_HTTP_SERVER_H_
@@ -31,6 +32,11 @@ struct HttpServerOptions {
   std::function<Status()> reload;
   // Extra lines for the landing page (e.g. inputs being followed).
   std::string landing_note;
+  // For GET /api/v1/status: the --config path and the running
+  // configuration as JSON; null without --config.
+  std::string config_file;
+  std::function<std::string()> running_config_json;
+  std::function<bool()> config_reload_successful;
 };
 
 class HttpServer {
@@ -53,6 +59,7 @@ class HttpServer {
   int HandleIngest(mg_connection* conn);
   int HandleReload(mg_connection* conn);
   int HandleLanding(mg_connection* conn);
+  int HandleStatus(mg_connection* conn);
 
   const HttpServerOptions options_;
   Pipeline* const pipeline_;

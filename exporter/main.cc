@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "exporter/config_reloader.h"
 #include "exporter/file_follower.h"
 #include "exporter/http_server.h"
 #include "exporter/logging.h"
@@ -61,6 +62,10 @@ DEFINE_string(collectors, "",
               "Collectors to run, comma-separated (default: all that are "
               "enabled by default). --collectors=help lists them.");
 DEFINE_int32(http_threads, 8, "HTTP worker threads.");
+DEFINE_string(config, "",
+              "YAML configuration file (docs/configuration.md). Its settings "
+              "override the flags above, except --listen_address when given "
+              "on the command line. Reloaded on SIGHUP and POST /-/reload.");
 DEFINE_string(log_level, "info", "debug, info, warn or error.");
 
 namespace {
@@ -155,11 +160,33 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ml_exporter: %s\n", s.message().c_str());
     return 2;
   }
+  std::string listen_address = FLAGS_listen_address;
+  size_t max_body_bytes = FLAGS_max_body_bytes;
+  std::unique_ptr<mi::ConfigReloader> reloader;
+  if (!FLAGS_config.empty()) {
+    reloader = std::make_unique<mi::ConfigReloader>(FLAGS_config, options);
+    ml_exporter::config::LoadedConfig loaded;
+    if (Status s = reloader->LoadInitial(&loaded); !s.ok()) {
+      std::fprintf(stderr, "ml_exporter: invalid configuration:\n%s\n",
+                   s.message().c_str());
+      return 2;
+    }
+    options = loaded.options;
+    if (!loaded.listen_address.empty() &&
+        gflags::GetCommandLineFlagInfoOrDie("listen_address").is_default) {
+      listen_address = loaded.listen_address;
+    }
+    if (loaded.max_body_bytes > 0 &&
+        gflags::GetCommandLineFlagInfoOrDie("max_body_bytes").is_default) {
+      max_body_bytes = loaded.max_body_bytes;
+    }
+  }
   std::unique_ptr<ml_exporter::Pipeline> pipeline;
   if (Status s = ml_exporter::Pipeline::Create(options, &pipeline); !s.ok()) {
     std::fprintf(stderr, "ml_exporter: %s\n", s.message().c_str());
     return 2;
   }
+  if (reloader) reloader->Attach(pipeline.get());
 
   // Signals are taken by sigwait below, so block them in every thread.
   sigset_t signals;
@@ -171,9 +198,16 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   mi::HttpServerOptions http;
-  http.listen_address = FLAGS_listen_address;
-  http.max_body_bytes = FLAGS_max_body_bytes;
+  http.listen_address = listen_address;
+  http.max_body_bytes = max_body_bytes;
   http.threads = FLAGS_http_threads;
+  if (reloader) {
+    mi::ConfigReloader* r = reloader.get();
+    http.reload = [r] { return r->Reload(); };
+    http.config_file = r->path();
+    http.running_config_json = [r] { return r->RunningConfigJson(); };
+    http.config_reload_successful = [r] { return r->last_reload_successful(); };
+  }
   std::unique_ptr<mi::HttpServer> server;
   if (Status s = mi::HttpServer::Start(http, pipeline.get(), &server);
       !s.ok()) {
@@ -190,7 +224,7 @@ int main(int argc, char** argv) {
     mi::FileFollowerOptions fo;
     fo.path = path;
     fo.from_start = FLAGS_input_from_start;
-    fo.max_line_bytes = FLAGS_max_body_bytes;
+    fo.max_line_bytes = max_body_bytes;
     followers.push_back(std::make_unique<mi::FileFollower>(fo, pipeline.get()));
     followers.back()->Start();
   }
@@ -199,8 +233,13 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      mi::Log(mi::LogLevel::kInfo,
-              "SIGHUP: nothing to reload (ml_exporter runs without --config)");
+      if (reloader) {
+        (void)reloader->Reload();  // logs its outcome
+      } else {
+        mi::Log(mi::LogLevel::kInfo,
+                "SIGHUP: nothing to reload (ml_exporter runs without "
+                "--config)");
+      }
       continue;
     }
     mi::Log(mi::LogLevel::kInfo, std::string("received ") +

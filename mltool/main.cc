@@ -1,0 +1,72 @@
+// mltool: the offline companion of ml_exporter (as promtool is Prometheus').
+//   mltool check-config FILE...   check configuration files; exit 0 if all
+//                                 are valid, 1 otherwise
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "config/config_loader.h"
+#include "exporter/config_reloader.h"
+
+namespace {
+
+int Usage(FILE* out) {
+  std::fprintf(out,
+               "usage: mltool COMMAND [ARGS]\n"
+               "\n"
+               "commands:\n"
+               "  check-config FILE...   check ml_exporter configuration "
+               "files\n"
+               "                         (exit 0: all valid, 1: errors, 2: "
+               "usage)\n"
+               "  help                   this text\n");
+  return out == stdout ? 0 : 2;
+}
+
+int CheckConfig(const std::vector<std::string>& files) {
+  if (files.empty()) {
+    std::fprintf(stderr, "mltool check-config: give at least one FILE\n");
+    return 2;
+  }
+  int failed = 0;
+  for (const std::string& file : files) {
+    std::printf("Checking %s\n", file.c_str());
+    ml_exporter::config::LoadedConfig loaded;
+    const auto known = ml_exporter::internal::KnownCollectorNames(
+        ml_exporter::config::PluginPathsIn(file));
+    ml_exporter::Status s = ml_exporter::config::LoadConfigFile(
+        file, ml_exporter::PipelineOptions{}, known, &loaded);
+    if (!s.ok()) {
+      std::printf("  FAILED:\n%s\n\n", s.message().c_str());
+      ++failed;
+      continue;
+    }
+    size_t collectors = loaded.proto.default_collectors_size();
+    size_t thresholds = 0;
+    for (const auto& m : loaded.proto.models()) {
+      collectors += m.collectors_size();
+      thresholds += m.thresholds_size();
+    }
+    std::printf(
+        "  SUCCESS: %d model entries, %zu collector settings, %zu "
+        "thresholds, %d plugins\n\n",
+        loaded.proto.models_size(), collectors, thresholds,
+        loaded.proto.plugins_size());
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage(stderr);
+  const std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "help" || command == "--help" || command == "-h") {
+    return Usage(stdout);
+  }
+  if (command == "check-config") return CheckConfig(args);
+  std::fprintf(stderr, "mltool: unknown command \"%s\"\n\n", command.c_str());
+  return Usage(stderr);
+}
