@@ -173,6 +173,10 @@ double ExporterProcess::WaitFor(const std::string& series, double value,
   return last;
 }
 
+void ExporterProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
 bool ExporterProcess::running() const {
   if (pid_ <= 0 || exited_) return false;
   if (waitpid(pid_, &exit_status_, WNOHANG) == pid_) exited_ = true;

@@ -52,6 +52,8 @@ class ExporterProcess {
   // as from waitpid, or -1 if it had to be killed.
   int Stop();
   bool running() const;
+  // Sends `signal` to the child.
+  void Signal(int signal);
 
  private:
   pid_t pid_ = -1;
