@@ -1,0 +1,483 @@
+// Microbenchmarks of the ingest hot path: decoding each wire format into
+// records and observing them, the in-process RecordBuilder path, and the
+// scrape-time Collect.
+//
+//   decode_observe_bench [--stream=FILE] [--stream_lines=N] [benchmark flags]
+//   decode_observe_bench --write_stream=FILE [--stream_lines=N]
+//
+// --stream reads the first N lines (default 10000) of an NDJSON file such as
+// the one gen_stream.py writes; without it the same shape is generated in
+// process (--write_stream writes that generated stream to a file and
+// exits, for when gen_stream.py is not at hand). Every pipeline is warmed up
+// (histogram edges frozen, per-thread cells allocated) before timing, so the
+// figures are steady state.
+#include <benchmark/benchmark.h>
+#include <prometheus/text_serializer.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/example_stream.h"
+#include "ml_exporter.pb.h"
+#include "ml_exporter/collector.h"
+#include "ml_exporter/ingest.h"
+#include "ml_exporter/pipeline.h"
+#include "ml_exporter/record_builder.h"
+
+namespace {
+
+using ml_exporter::Ingestor;
+using ml_exporter::IngestResult;
+using ml_exporter::IngestSource;
+using ml_exporter::Pipeline;
+using ml_exporter::PipelineOptions;
+using ml_exporter::RecordBuilder;
+using ml_exporter::Status;
+
+std::string g_stream_path;
+size_t g_stream_lines = 10000;
+
+// Observes nothing: with it alone a pipeline measures decoding plus the
+// pipeline's own checks and model lookup, without the collectors.
+class NoopCollector : public ml_exporter::Collector {
+ public:
+  void Observe(const ml_exporter::Record&,
+               const ml_exporter::ObserveContext&) override {}
+  Status Collect(const ml_exporter::ModelTable&,
+                 std::vector<prometheus::MetricFamily>*) override {
+    return Status::Ok();
+  }
+};
+
+ML_EXPORTER_REGISTER_COLLECTOR(bench_noop, "bench_noop",
+                               "benchmark baseline: observes nothing", false,
+                               [](const ml_exporter::CollectorContext&)
+                                   -> std::unique_ptr<ml_exporter::Collector> {
+                                 return std::make_unique<NoopCollector>();
+                               });
+
+struct Corpus {
+  std::vector<std::string> lines;
+  std::vector<ml_exporter::v1::Record> protos;
+  size_t bytes = 0;
+};
+
+const Corpus& GetCorpus() {
+  static const Corpus* corpus = [] {
+    auto* c = new Corpus;
+    if (g_stream_path.empty()) {
+      c->lines = ml_exporter_bench::GenerateExampleStream(g_stream_lines);
+    } else {
+      std::string error;
+      if (!ml_exporter_bench::ReadLines(g_stream_path, g_stream_lines,
+                                        &c->lines, &error) ||
+          c->lines.empty()) {
+        std::fprintf(stderr, "decode_observe_bench: --stream: %s\n",
+                     error.empty() ? "no lines" : error.c_str());
+        std::exit(2);
+      }
+    }
+    c->protos.resize(c->lines.size());
+    for (size_t i = 0; i < c->lines.size(); ++i) {
+      c->bytes += c->lines[i].size() + 1;
+      std::string error;
+      if (!ml_exporter_bench::JsonLineToRecord(c->lines[i], &c->protos[i],
+                                               &error)) {
+        std::fprintf(stderr,
+                     "decode_observe_bench: line %zu is not a v1.Record in "
+                     "the proto3 JSON mapping: %s\n",
+                     i + 1, error.c_str());
+        std::exit(2);
+      }
+    }
+    return c;
+  }();
+  return *corpus;
+}
+
+// A pipeline running the default collectors, or only the no-op one.
+std::unique_ptr<Pipeline> NewPipeline(bool noop) {
+  PipelineOptions options;
+  options.histogram_warmup_values = 100;
+  if (noop) options.collectors = {"bench_noop"};
+  std::unique_ptr<Pipeline> pipeline;
+  Status s = Pipeline::Create(options, &pipeline);
+  if (!s.ok()) {
+    std::fprintf(stderr, "decode_observe_bench: %s\n", s.ToString().c_str());
+    std::exit(2);
+  }
+  return pipeline;
+}
+
+enum class Format { kNdjson, kJsonArray, kProtobuf };
+
+// Runs one decoder over request-sized bodies of `state.range(0)` records,
+// cycling through the corpus; state.range(1) != 0 swaps the collectors for
+// the no-op one.
+void RunIngest(benchmark::State& state, Format format) {
+  const Corpus& corpus = GetCorpus();
+  const size_t per_body = static_cast<size_t>(state.range(0));
+  const bool noop = state.range(1) != 0;
+  if (per_body == 0 || per_body > corpus.lines.size()) {
+    state.SkipWithError("records per body must be in [1, corpus size]");
+    return;
+  }
+  std::vector<std::string> bodies;
+  size_t bytes = 0;
+  for (size_t begin = 0; begin + per_body <= corpus.lines.size();
+       begin += per_body) {
+    const size_t end = begin + per_body;
+    switch (format) {
+      case Format::kNdjson:
+        bodies.push_back(
+            ml_exporter_bench::NdjsonBody(corpus.lines, begin, end));
+        break;
+      case Format::kJsonArray:
+        bodies.push_back(
+            ml_exporter_bench::JsonArrayBody(corpus.lines, begin, end));
+        break;
+      case Format::kProtobuf:
+        bodies.push_back(
+            ml_exporter_bench::ProtobufBody(corpus.protos, begin, end));
+        break;
+    }
+    bytes += bodies.back().size();
+  }
+  std::unique_ptr<Pipeline> pipeline = NewPipeline(noop);
+  Ingestor ingestor(pipeline.get(), IngestSource::kHttp);
+  const auto ingest = [&](const std::string& body) {
+    switch (format) {
+      case Format::kNdjson:
+        return ingestor.IngestNdjson(body);
+      case Format::kJsonArray:
+        return ingestor.IngestJson(body);
+      case Format::kProtobuf:
+        return ingestor.IngestProtobuf(body);
+    }
+    return IngestResult();
+  };
+  // Warm-up: one pass freezes every histogram and sizes every buffer.
+  for (const std::string& body : bodies) {
+    const IngestResult r = ingest(body);
+    if (r.accepted != per_body) {
+      const std::string why =
+          r.errors.empty() ? r.body_status.ToString()
+                           : r.errors.front().message + " (record " +
+                                 std::to_string(r.errors.front().index) + ")";
+      state.SkipWithError(("body not fully accepted: " + why).c_str());
+      return;
+    }
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    const IngestResult r = ingest(bodies[i]);
+    benchmark::DoNotOptimize(r.accepted);
+    if (++i == bodies.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * per_body));
+  state.SetBytesProcessed(static_cast<int64_t>(
+      state.iterations() * (bytes / static_cast<double>(bodies.size()))));
+  state.counters["ns_per_record"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * per_body),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(noop ? "decode only (no-op collector)"
+                      : "decode + default collectors");
+}
+
+void BM_IngestNdjson(benchmark::State& state) {
+  RunIngest(state, Format::kNdjson);
+}
+void BM_IngestJsonArray(benchmark::State& state) {
+  RunIngest(state, Format::kJsonArray);
+}
+void BM_IngestProtobuf(benchmark::State& state) {
+  RunIngest(state, Format::kProtobuf);
+}
+
+BENCHMARK(BM_IngestNdjson)
+    ->ArgNames({"records", "noop"})
+    ->Args({1, 0})
+    ->Args({100, 0})
+    ->Args({1000, 0})
+    ->Args({100, 1});
+BENCHMARK(BM_IngestJsonArray)
+    ->ArgNames({"records", "noop"})
+    ->Args({100, 0})
+    ->Args({1000, 0})
+    ->Args({100, 1});
+BENCHMARK(BM_IngestProtobuf)
+    ->ArgNames({"records", "noop"})
+    ->Args({100, 0})
+    ->Args({1000, 0})
+    ->Args({100, 1});
+
+// The protobuf parse alone (what IngestProtobuf does before decoding), to
+// separate wire parsing from record decoding.
+void BM_ProtobufParseOnly(benchmark::State& state) {
+  const Corpus& corpus = GetCorpus();
+  const size_t per_body = static_cast<size_t>(state.range(0));
+  std::vector<std::string> bodies;
+  for (size_t begin = 0; begin + per_body <= corpus.lines.size();
+       begin += per_body) {
+    bodies.push_back(ml_exporter_bench::ProtobufBody(corpus.protos, begin,
+                                                     begin + per_body));
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    ml_exporter::v1::Batch batch;
+    bool ok = batch.ParseFromString(bodies[i]);
+    benchmark::DoNotOptimize(ok);
+    if (++i == bodies.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * per_body));
+}
+BENCHMARK(BM_ProtobufParseOnly)->ArgNames({"records"})->Arg(100);
+
+// --- the in-process path ----------------------------------------------------
+
+constexpr int kNumericFeatures = 20;
+constexpr size_t kPrebuilt = 256;  // distinct records cycled through
+
+const std::vector<std::string>& FeatureNames() {
+  static const auto* names = [] {
+    auto* v = new std::vector<std::string>;
+    for (int k = 0; k < kNumericFeatures; ++k) {
+      std::string name = "x";
+      name += std::to_string(k);  // not "x" + ...: GCC 12 -Wrestrict
+      v->push_back(std::move(name));
+    }
+    return v;
+  }();
+  return *names;
+}
+
+// Values of feature k drawn around k, so each histogram spreads over its
+// buckets the way a real feature does.
+std::vector<double> FeatureValues(size_t n) {
+  std::mt19937_64 rng(11);
+  std::vector<double> v(n * kNumericFeatures);
+  for (size_t i = 0; i < n; ++i) {
+    for (int k = 0; k < kNumericFeatures; ++k) {
+      std::normal_distribution<double> d(k, 1 + k / 4.0);
+      v[i * kNumericFeatures + k] = d(rng);
+    }
+  }
+  return v;
+}
+
+void Build(RecordBuilder* b, const double* values, double latency) {
+  b->Reset();
+  b->Model("bench", "v1", "main").Latency(latency);
+  const auto& names = FeatureNames();
+  for (int k = 0; k < kNumericFeatures; ++k) b->Input(names[k], values[k]);
+}
+
+// One warmed-up pipeline shared by the single- and multi-threaded runs.
+struct InProcess {
+  std::unique_ptr<Pipeline> pipeline;
+  std::vector<double> values;
+  std::vector<RecordBuilder> records;
+};
+
+InProcess& GetInProcess() {
+  static InProcess* state = [] {
+    auto* s = new InProcess;
+    s->pipeline = NewPipeline(false);
+    s->values = FeatureValues(kPrebuilt);
+    s->records.resize(kPrebuilt);
+    for (size_t i = 0; i < kPrebuilt; ++i) {
+      Build(&s->records[i], &s->values[i * kNumericFeatures],
+            0.001 * static_cast<double>(i % 100));
+    }
+    for (int pass = 0; pass < 4; ++pass) {
+      for (const RecordBuilder& r : s->records) {
+        (void)s->pipeline->Observe(r.record());
+      }
+    }
+    return s;
+  }();
+  return *state;
+}
+
+// Pipeline::Observe of a prebuilt record with 20 numeric features.
+void BM_PipelineObserve(benchmark::State& state) {
+  InProcess& in = GetInProcess();
+  size_t i = static_cast<size_t>(state.thread_index()) * 17;
+  for (auto _ : state) {
+    Status s = in.pipeline->Observe(in.records[i % kPrebuilt].record());
+    benchmark::DoNotOptimize(s);
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["ns_per_record"] = benchmark::Counter(
+      static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+// One thread is timed in CPU time (robust to other load on the machine);
+// two threads need wall time to show the combined rate.
+BENCHMARK(BM_PipelineObserve);
+BENCHMARK(BM_PipelineObserve)->Threads(2)->UseRealTime();
+
+// RecordBuilder::Reset + 20 Input calls + Pipeline::Observe: what a C++
+// model server pays per prediction.
+void BM_RecordBuilderBuildAndObserve(benchmark::State& state) {
+  InProcess& in = GetInProcess();
+  RecordBuilder b;
+  size_t i = static_cast<size_t>(state.thread_index()) * 17;
+  for (auto _ : state) {
+    const size_t r = i % kPrebuilt;
+    Build(&b, &in.values[r * kNumericFeatures], 0.001 * (r % 100));
+    Status s = in.pipeline->Observe(b.record());
+    benchmark::DoNotOptimize(s);
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["ns_per_record"] = benchmark::Counter(
+      static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_RecordBuilderBuildAndObserve);
+BENCHMARK(BM_RecordBuilderBuildAndObserve)->Threads(2)->UseRealTime();
+
+// RecordBuilder alone, to split the figure above.
+void BM_RecordBuilderBuildOnly(benchmark::State& state) {
+  InProcess& in = GetInProcess();
+  RecordBuilder b;
+  size_t i = 0;
+  for (auto _ : state) {
+    const size_t r = i % kPrebuilt;
+    Build(&b, &in.values[r * kNumericFeatures], 0.001 * (r % 100));
+    benchmark::DoNotOptimize(b.record().inputs.data());
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RecordBuilderBuildOnly);
+
+// --- scrape time
+// --------------------------------------------------------------
+
+// Time series in the exposition: one per counter or gauge, buckets + 2 per
+// histogram.
+size_t CountSeries(const std::vector<prometheus::MetricFamily>& families) {
+  size_t n = 0;
+  for (const auto& f : families) {
+    for (const auto& m : f.metric) {
+      n += f.type == prometheus::MetricType::Histogram
+               ? m.histogram.bucket.size() + 2
+               : 1;
+    }
+  }
+  return n;
+}
+
+// A pipeline with one model of `features` numeric features, every histogram
+// frozen: each feature exports observations, missing and a value histogram
+// (about 17 series), so 600 features give about 10,000 series.
+std::unique_ptr<Pipeline> WidePipeline(int features) {
+  std::unique_ptr<Pipeline> pipeline = NewPipeline(false);
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> d(0, 1);
+  std::vector<std::string> names;
+  for (int k = 0; k < features; ++k) {
+    names.emplace_back("w");
+    names.back() += std::to_string(k);
+  }
+  RecordBuilder b;
+  for (int i = 0; i < 200; ++i) {
+    b.Reset();
+    b.Model("wide", "v1", "main").Latency(0.01);
+    // Spread proportional to the magnitude: learned edges are rounded to
+    // three significant digits, so a narrow spread far from zero (d + 500)
+    // would collapse to a few buckets.
+    for (int k = 0; k < features; ++k) b.Input(names[k], d(rng) * (k + 1));
+    b.Output("score", d(rng)).Output("label", i % 2 ? "a" : "b");
+    (void)pipeline->Observe(b.record());
+  }
+  return pipeline;
+}
+
+void BM_PipelineCollect(benchmark::State& state) {
+  std::unique_ptr<Pipeline> pipeline =
+      WidePipeline(static_cast<int>(state.range(0)));
+  size_t series = CountSeries(pipeline->Collect());
+  for (auto _ : state) {
+    auto families = pipeline->Collect();
+    benchmark::DoNotOptimize(families.data());
+  }
+  state.counters["series"] = static_cast<double>(series);
+  state.counters["ns_per_series"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * series),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_PipelineCollect)
+    ->ArgNames({"features"})
+    ->Arg(600)
+    ->Unit(benchmark::kMillisecond);
+
+// Collect plus the text rendering that GET /metrics does.
+void BM_PipelineCollectAndSerialize(benchmark::State& state) {
+  std::unique_ptr<Pipeline> pipeline =
+      WidePipeline(static_cast<int>(state.range(0)));
+  size_t series = CountSeries(pipeline->Collect());
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, pipeline->Collect());
+    bytes = out.str().size();
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.counters["series"] = static_cast<double>(series);
+  state.counters["exposition_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_PipelineCollectAndSerialize)
+    ->ArgNames({"features"})
+    ->Arg(600)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Take our flags out before Google Benchmark checks the rest.
+  std::string write_path;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("--stream=")) {
+      g_stream_path = std::string(arg.substr(std::strlen("--stream=")));
+    } else if (arg.starts_with("--write_stream=")) {
+      write_path = std::string(arg.substr(std::strlen("--write_stream=")));
+    } else if (arg.starts_with("--stream_lines=")) {
+      g_stream_lines =
+          std::strtoull(argv[i] + std::strlen("--stream_lines="), nullptr, 10);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  if (!write_path.empty()) {
+    std::FILE* out = std::fopen(write_path.c_str(), "w");
+    if (out == nullptr) {
+      std::perror(write_path.c_str());
+      return 2;
+    }
+    for (const std::string& line :
+         ml_exporter_bench::GenerateExampleStream(g_stream_lines)) {
+      std::fputs(line.c_str(), out);
+      std::fputc('\n', out);
+    }
+    return std::fclose(out) == 0 ? 0 : 2;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  GetCorpus();  // fail early on a bad --stream
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
