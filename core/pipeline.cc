@@ -1,5 +1,6 @@
 #include "ml_exporter/pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -292,10 +293,13 @@ Status Pipeline::BuildRouting(const PipelineOptions& requested,
           context.include = spec.include;
           context.exclude = spec.exclude;
           context.params = spec.params;
+          std::string error;
+          context.error = &error;
           instance->collector = entry->factory(context);
           if (!instance->collector) {
-            return Status::Internal(where + "collector \"" + spec.name +
-                                    "\" could not be created");
+            return Status::InvalidArgument(
+                where + "collector \"" + spec.name + "\": " +
+                (error.empty() ? "could not be created" : error));
           }
           slot = std::move(instance);
         }
@@ -489,11 +493,28 @@ void MergeFamilies(
     auto [it, inserted] = index->emplace(family.name, out->size());
     if (inserted) {
       out->push_back(std::move(family));
-    } else {
-      auto& target = (*out)[it->second].metric;
-      target.insert(target.end(),
-                    std::make_move_iterator(family.metric.begin()),
-                    std::make_move_iterator(family.metric.end()));
+      continue;
+    }
+    // Series that are not per model (a collector's own state) can come from
+    // several instances of one collector: add them up.
+    auto& target = (*out)[it->second].metric;
+    for (auto& m : family.metric) {
+      const bool per_model = std::any_of(
+          m.label.begin(), m.label.end(),
+          [](const prometheus::ClientMetric::Label& l) {
+            return l.name == "model";
+          });
+      auto same = per_model ? target.end()
+                            : std::find_if(target.begin(), target.end(),
+                                           [&](const auto& t) {
+                                             return t.label == m.label;
+                                           });
+      if (same == target.end()) {
+        target.push_back(std::move(m));
+      } else {
+        same->counter.value += m.counter.value;
+        same->gauge.value += m.gauge.value;
+      }
     }
   }
 }

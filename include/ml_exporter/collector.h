@@ -65,8 +65,12 @@ struct CollectorContext {
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   // Collector-specific parameters from the configuration, as a serialized
-  // google.protobuf.Struct (empty when none were given).
+  // google.protobuf.Struct (empty when none were given); see
+  // collector_params.h.
   std::string params;
+  // A factory that cannot build its collector from these settings returns
+  // null and says why here (e.g. "unknown parameter \"windw\"").
+  std::string* error = nullptr;
 };
 
 using CollectorFactory =
