@@ -38,22 +38,28 @@ static double RoundSignificant(double v, int digits) {
 
 std::vector<double> QuantileEdges(std::vector<double>* sample,
                                   size_t quantiles) {
-  std::vector<double> edges;
   std::vector<double>& s = *sample;
   s.erase(std::remove_if(s.begin(), s.end(),
                          [](double v) { return !std::isfinite(v); }),
           s.end());
-  if (s.empty()) return edges;
+  if (s.empty()) return {};
   std::sort(s.begin(), s.end());
   if (quantiles < 1) quantiles = 1;
-  edges.push_back(RoundSignificant(s.front(), 3));
+  std::vector<double> raw = {s.front()};
   for (size_t k = 1; k < quantiles; ++k) {
-    size_t idx = (s.size() - 1) * k / quantiles;
-    edges.push_back(RoundSignificant(s[idx], 3));
+    raw.push_back(s[(s.size() - 1) * k / quantiles]);
   }
-  edges.push_back(RoundSignificant(s.back(), 3));
-  std::sort(edges.begin(), edges.end());
-  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  raw.push_back(s.back());
+  raw.erase(std::unique(raw.begin(), raw.end()), raw.end());
+  // Three significant digits read well; use more only where three would
+  // merge distinct edges (values 500.00..502.00, Unix timestamps).
+  std::vector<double> edges;
+  for (int digits = 3; digits <= 17; ++digits) {
+    edges.clear();
+    for (double v : raw) edges.push_back(RoundSignificant(v, digits));
+    edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+    if (edges.size() == raw.size()) break;
+  }
   return edges;
 }
 

@@ -31,7 +31,8 @@ class BucketEdges {
 };
 
 // Edges at evenly spaced quantiles of `sample` (plus its minimum and
-// maximum), rounded to three significant digits and deduplicated. `sample`
+// maximum), deduplicated, and rounded to three significant digits, or to
+// as many more as keep distinct edges distinct. `sample`
 // is reordered. At least one edge when the sample is not empty.
 std::vector<double> QuantileEdges(std::vector<double>* sample,
                                   size_t quantiles);

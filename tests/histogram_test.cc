@@ -51,6 +51,19 @@ TEST(QuantileEdgesTest, RoundsToThreeSignificantDigits) {
   EXPECT_EQ(QuantileEdges(&sample, 1), (std::vector<double>{0.123, 0.988}));
 }
 
+TEST(QuantileEdgesTest, NarrowSpreadFarFromZeroKeepsItsEdges) {
+  std::vector<double> sample;
+  for (int i = 0; i <= 200; ++i) sample.push_back(500 + i * 0.01);
+  const std::vector<double> edges = QuantileEdges(&sample, 10);
+  EXPECT_EQ(edges.size(), 11u);
+  EXPECT_EQ(edges.front(), 500);
+  EXPECT_EQ(edges[1], 500.2);
+  EXPECT_EQ(edges.back(), 502);
+  std::vector<double> stamps;
+  for (int i = 0; i < 300; ++i) stamps.push_back(1795884176.0 + i);
+  EXPECT_EQ(QuantileEdges(&stamps, 10).size(), 11u);
+}
+
 TEST(LearnedEdgesTest, FreezesAfterWarmupAndCountsWarmupValues) {
   LearnedEdges learned({}, 5, 2);
   EXPECT_EQ(learned.edges(), nullptr);
