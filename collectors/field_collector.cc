@@ -172,9 +172,15 @@ class FieldCollector : public Collector {
       for (FieldInfo& info : global->fields) infos[m].push_back(&info);
       merged[m].resize(infos[m].size());
     }
-    const auto max_age =
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(options_.histogram_warmup_seconds));
+    // Clamped: converting a duration the clock cannot hold is undefined
+    // (and in practice negative, which would freeze every histogram).
+    using Clock = std::chrono::steady_clock;
+    const std::chrono::duration<double> warmup(
+        options_.histogram_warmup_seconds);
+    const Clock::duration max_age =
+        warmup >= Clock::duration::max()
+            ? Clock::duration::max()
+            : std::chrono::duration_cast<Clock::duration>(warmup);
     for (ModelId m = 0; m < n; ++m) {
       for (size_t f = 0; f < infos[m].size(); ++f) {
         infos[m][f]->value_edges.FreezeIfOlderThan(max_age);

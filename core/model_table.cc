@@ -10,7 +10,8 @@ ModelTable::ModelTable(size_t max_models, size_t max_label_length)
       labels_(new ModelLabels[max_models + 1]) {}
 
 ModelId ModelTable::Intern(std::string_view model, std::string_view version,
-                           std::string_view stage) {
+                           std::string_view stage, bool* overflowed) {
+  if (overflowed != nullptr) *overflowed = false;
   if (version.empty()) version = "none";
   if (stage.empty()) stage = "none";
   std::string key;
@@ -23,6 +24,7 @@ ModelId ModelTable::Intern(std::string_view model, std::string_view version,
   if (auto it = ids_.find(key); it != ids_.end()) {
     if (it->second == overflow_id_) {
       overflowed_.fetch_add(1, std::memory_order_relaxed);
+      if (overflowed != nullptr) *overflowed = true;
     }
     return it->second;
   }
@@ -52,6 +54,7 @@ ModelId ModelTable::Intern(std::string_view model, std::string_view version,
     size_.store(n + 1, std::memory_order_release);
   }
   overflowed_.fetch_add(1, std::memory_order_relaxed);
+  if (overflowed != nullptr) *overflowed = true;
   return overflow_id_;
 }
 

@@ -182,6 +182,11 @@ Status CheckOptions(const PipelineOptions& o, const std::string& where) {
         "max_models, max_features, max_outputs and max_label_values must be "
         "at least 1");
   }
+  // Tables of max_models + 1 slots are allocated up front.
+  if (o.max_models > 1000000) {
+    return Status::InvalidArgument(where +
+                                   "max_models must be at most 1000000");
+  }
   if (o.max_label_length < 8) {
     return Status::InvalidArgument(where +
                                    "max_label_length must be at least 8");
@@ -193,6 +198,10 @@ Status CheckOptions(const PipelineOptions& o, const std::string& where) {
   if (o.histogram_warmup_values < 1) {
     return Status::InvalidArgument(
         where + "histogram_warmup_values must be at least 1");
+  }
+  if (!(o.histogram_warmup_seconds >= 0)) {  // NaN too
+    return Status::InvalidArgument(
+        where + "histogram_warmup_seconds must be a number >= 0");
   }
   return Status::Ok();
 }
@@ -413,9 +422,9 @@ ModelId Pipeline::ResolveModel(std::string_view model, std::string_view version,
       cache.stage == stage) {
     return cache.id;
   }
-  const uint64_t overflowed_before = models_.overflowed();
-  ModelId id = models_.Intern(model, version, stage);
-  if (models_.overflowed() != overflowed_before) {
+  bool overflowed = false;
+  ModelId id = models_.Intern(model, version, stage, &overflowed);
+  if (overflowed) {
     cardinality_.AddOverflow(CardinalityLimit::kModels);
     return id;  // never cache an overflowing triple: it would pin memory
   }

@@ -124,8 +124,10 @@ struct Ingestor::Impl {
   }
 
   // A top-level object: a wrapper when it has "records" or "events", else
-  // one record. Returns false with a message when a wrapper is malformed.
-  bool Document(simdjson::dom::element root, std::string* message) {
+  // one record. Returns false with a message and reason when the document
+  // has the wrong shape.
+  bool Document(simdjson::dom::element root, std::string* message,
+                RejectReason* reason) {
     if (root.type() == simdjson::dom::element_type::ARRAY) {
       for (auto element : simdjson::dom::array(root.get_array().value_unsafe()))
         RecordItem(element);
@@ -135,6 +137,7 @@ struct Ingestor::Impl {
       *message =
           "expected a record object, an array of records, or "
           "{\"records\":[...],\"events\":[...]}";
+      *reason = RejectReason::kNotAnObject;
       return false;
     }
     simdjson::dom::object object = root.get_object().value_unsafe();
@@ -149,6 +152,7 @@ struct Ingestor::Impl {
     if ((has_records && !records.is_array() && !records.is_null()) ||
         (has_events && !events.is_array() && !events.is_null())) {
       *message = "\"records\" and \"events\" must be arrays";
+      *reason = RejectReason::kWrongType;
       return false;
     }
     if (has_records && records.is_array()) {
@@ -175,11 +179,11 @@ IngestResult Ingestor::IngestJson(std::string_view body) {
   impl_->line = 0;
   simdjson::dom::element root;
   std::string message;
+  RejectReason reason = RejectReason::kInvalidJson;
   if (!impl_->Parse(body, &root, &message) ||
-      !impl_->Document(root, &message)) {
+      !impl_->Document(root, &message, &reason)) {
     result.body_status = Status::InvalidArgument(message);
-    impl_->pipeline->ingest_stats().AddRejected(impl_->source,
-                                                RejectReason::kInvalidJson, 1);
+    impl_->pipeline->ingest_stats().AddRejected(impl_->source, reason, 1);
   }
   impl_->result = nullptr;
   return result;
@@ -220,8 +224,9 @@ IngestResult Ingestor::IngestNdjson(std::string_view body, size_t first_line) {
       ++impl_->index;
       continue;
     }
-    if (!impl_->Document(root, &message)) {
-      impl_->Reject(RejectReason::kWrongType, message);
+    RejectReason reason = RejectReason::kWrongType;
+    if (!impl_->Document(root, &message, &reason)) {
+      impl_->Reject(reason, message);
       ++impl_->index;
     }
   }

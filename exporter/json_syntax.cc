@@ -1,6 +1,8 @@
 #include "exporter/json_syntax.h"
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <vector>
 
@@ -8,6 +10,42 @@
 
 namespace ml_exporter::internal {
 namespace {
+
+// Decimal exponent of the leading digit of a JSON number (saturated): enough
+// to tell an overflow (about +308) from an underflow (about -324).
+long Exponent10(std::string_view n) {
+  size_t i = n[0] == '-' ? 1 : 0;
+  long e = 0;
+  if (n[i] != '0') {
+    for (e = -1; i < n.size() && std::isdigit(static_cast<unsigned char>(n[i]));
+         ++i) {
+      ++e;
+    }
+  } else if (i + 1 < n.size() && n[i + 1] == '.') {
+    for (i += 2, e = -1; i < n.size() && n[i] == '0'; ++i) --e;
+  }
+  if (const size_t x = n.find_first_of("eE"); x != std::string_view::npos) {
+    size_t j = x + 1;
+    const bool negative = n[j] == '-';
+    if (n[j] == '+' || n[j] == '-') ++j;
+    long v = 0;
+    for (; j < n.size(); ++j) v = std::min(v * 10 + (n[j] - '0'), 100000L);
+    e += negative ? -v : v;
+  }
+  return e;
+}
+
+// The value of the four hex digits at s[pos], or -1.
+long Hex4(std::string_view s, size_t pos) {
+  if (pos + 4 > s.size()) return -1;
+  long v = 0;
+  for (size_t k = pos; k < pos + 4; ++k) {
+    const auto c = static_cast<unsigned char>(s[k]);
+    if (!std::isxdigit(c)) return -1;
+    v = v * 16 + (std::isdigit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
 
 class Scanner {
  public:
@@ -47,7 +85,6 @@ class Scanner {
     return true;
   }
   bool Value(size_t depth) {
-    if (depth > max_depth_) return Fail("less deeply nested arrays/objects");
     if (pos_ >= s_.size()) return Fail("a JSON value");
     switch (s_[pos_]) {
       case '{':
@@ -67,6 +104,7 @@ class Scanner {
     }
   }
   bool Object(size_t depth) {
+    if (depth > max_depth_) return Fail("less deeply nested arrays/objects");
     ++pos_;
     SkipSpace();
     if (pos_ < s_.size() && s_[pos_] == '}') {
@@ -99,6 +137,7 @@ class Scanner {
     }
   }
   bool Array(size_t depth) {
+    if (depth > max_depth_) return Fail("less deeply nested arrays/objects");
     ++pos_;
     SkipSpace();
     if (pos_ < s_.size() && s_[pos_] == ']') {
@@ -141,7 +180,25 @@ class Scanner {
               return Fail("four hex digits after \\u");
             }
           }
+          // simdjson, like RFC 8259 in spirit, wants UTF-16 surrogates in
+          // pairs.
+          const long unit = Hex4(s_, pos_ + 1);
+          const size_t escape = pos_ - 1;
           pos_ += 5;
+          if (unit >= 0xDC00 && unit <= 0xDFFF) {
+            pos_ = escape;
+            return Fail("no lone low surrogate (\\uDC00-\\uDFFF)");
+          }
+          if (unit >= 0xD800 && unit <= 0xDBFF) {
+            const long low =
+                pos_ + 1 < s_.size() && s_[pos_] == '\\' && s_[pos_ + 1] == 'u'
+                    ? Hex4(s_, pos_ + 2)
+                    : -1;
+            if (low < 0xDC00 || low > 0xDFFF) {
+              return Fail("a low surrogate \\uDC00-\\uDFFF after a high one");
+            }
+            pos_ += 6;
+          }
           continue;
         }
         if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
@@ -156,10 +213,15 @@ class Scanner {
                      : (c & 0xF8) == 0xF0 ? 4
                                           : 0;
         if (len == 0 || pos_ + len > s_.size()) return Fail("valid UTF-8");
+        uint32_t cp = c & (0x7F >> len);
         for (size_t k = 1; k < len; ++k) {
-          if ((static_cast<unsigned char>(s_[pos_ + k]) & 0xC0) != 0x80) {
-            return Fail("valid UTF-8");
-          }
+          const auto cc = static_cast<unsigned char>(s_[pos_ + k]);
+          if ((cc & 0xC0) != 0x80) return Fail("valid UTF-8");
+          cp = (cp << 6) | (cc & 0x3F);
+        }
+        static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+          return Fail("valid UTF-8");
         }
         pos_ += len;
         continue;
@@ -176,6 +238,7 @@ class Scanner {
     return pos_ > start;
   }
   bool Number() {
+    const size_t start = pos_;
     if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
     if (pos_ >= s_.size()) return Fail("a JSON value");
     if (s_[pos_] == '0') {
@@ -192,6 +255,32 @@ class Scanner {
       ++pos_;
       if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
       if (!Digits()) return Fail("digits in the exponent");
+    }
+    return InRange(start);
+  }
+  // simdjson keeps integers as int64 or uint64 and other numbers as double,
+  // and rejects numbers that fit neither.
+  bool InRange(size_t start) {
+    const std::string_view n = s_.substr(start, pos_ - start);
+    const char* first = n.data();
+    const char* last = n.data() + n.size();
+    std::errc ec;
+    if (n.find_first_of(".eE") == std::string_view::npos) {
+      int64_t i;
+      uint64_t u;
+      ec = n[0] == '-' ? std::from_chars(first, last, i).ec
+                       : std::from_chars(first, last, u).ec;
+      if (ec == std::errc::result_out_of_range) {
+        pos_ = start;
+        return Fail("an integer from -2^63 to 2^64-1");
+      }
+    } else {
+      double d;
+      ec = std::from_chars(first, last, d).ec;
+      if (ec == std::errc::result_out_of_range && Exponent10(n) > 0) {
+        pos_ = start;
+        return Fail("a number within the range of a double");
+      }
     }
     return true;
   }
@@ -263,7 +352,11 @@ bool ParseRfc3339(std::string_view s, double* unix_seconds) {
       !ReadInt(s, 17, 2, &second)) {
     return false;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1 ||
+      day > kDays[month - 1] + (month == 2 && leap) || hour > 23 ||
       minute > 59 || second > 60) {
     return false;
   }

@@ -30,9 +30,10 @@ class ModelTable {
   // each label value.
   ModelTable(size_t max_models, size_t max_label_length);
 
-  // Thread-safe. Empty version or stage become "none".
+  // Thread-safe. Empty version or stage become "none". `*overflowed` (if
+  // given) is set to whether this call returned the overflow id.
   ModelId Intern(std::string_view model, std::string_view version,
-                 std::string_view stage);
+                 std::string_view stage, bool* overflowed = nullptr);
 
   // Ids [0, size()) are valid; labels of an id never change.
   size_t size() const { return size_.load(std::memory_order_acquire); }
