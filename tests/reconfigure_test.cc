@@ -141,9 +141,13 @@ TEST(RoutingTest, InvalidReconfigureChangesNothing) {
   (*bad.routes[0].collectors)[0].name = "nonesuch";
   Status s = p->Reconfigure(bad);
   EXPECT_FALSE(s.ok());
-  EXPECT_EQ(s.message(),
-            "model \"asr-*\": unknown collector \"nonesuch\"; known "
-            "collectors: inputs, outputs, software");
+  EXPECT_EQ(s.message().rfind(
+                "model \"asr-*\": unknown collector \"nonesuch\"; known "
+                "collectors: ",
+                0),
+            0u)
+      << s.message();
+  EXPECT_NE(s.message().find("inputs, outputs"), std::string::npos);
   Send(p.get(), "asr-en", 1);
   auto f = p->Collect();
   EXPECT_EQ(Value(f, "ml_records_total", {{"model", "asr-en"}}), 3);
