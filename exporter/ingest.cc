@@ -98,8 +98,10 @@ struct Ingestor::Impl {
   }
 
   // Parses `text` (padding checked). On a syntax error returns the message.
+  // `one_line`: `text` is one NDJSON line, whose number the caller reports;
+  // the message then gives only the column.
   bool Parse(std::string_view text, simdjson::dom::element* root,
-             std::string* message) {
+             std::string* message, bool one_line = false) {
     const char* data = text.data();
     // simdjson may read up to SIMDJSON_PADDING bytes past the end; copy the
     // input unless the caller promised that. The copy is cheap next to the
@@ -114,8 +116,9 @@ struct Ingestor::Impl {
     }
     internal::JsonSyntaxError syntax;
     if (internal::FindJsonSyntaxError(text, &syntax)) {
-      *message =
-          "invalid JSON at " + internal::DescribeJsonSyntaxError(text, syntax);
+      std::string where = internal::DescribeJsonSyntaxError(text, syntax);
+      if (one_line && where.rfind("line 1, ", 0) == 0) where.erase(0, 8);
+      *message = "invalid JSON at " + where;
     } else {
       *message = std::string("invalid JSON: ") +
                  simdjson::error_message(parsed.error());
@@ -212,7 +215,7 @@ IngestResult Ingestor::IngestNdjson(std::string_view body, size_t first_line) {
     }
     simdjson::dom::element root;
     std::string message;
-    if (!impl_->Parse(text, &root, &message)) {
+    if (!impl_->Parse(text, &root, &message, /*one_line=*/true)) {
       impl_->Reject(RejectReason::kInvalidJson, message);
       ++impl_->index;
       continue;

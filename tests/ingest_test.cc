@@ -740,8 +740,8 @@ TEST_F(IngestTest, NdjsonBadLinesAreRejectedAlone) {
   EXPECT_EQ(
       Errors(r),
       (Strings{
-          // The position is within the line (see IngestError::line).
-          "1 2 invalid_json: invalid JSON at line 1, column 29 (byte 28): "
+          // The column is within the line (see IngestError::line).
+          "1 2 invalid_json: invalid JSON at column 29 (byte 28): "
           "expected ',' or '}' after an object member, found ']'",
           "3 5 missing_field: field \"model\" is required",
           "5 6 wrong_type: field \"latency_seconds\": expected a number, got a "
@@ -799,7 +799,7 @@ TEST_F(IngestTest, NdjsonFirstLineOffsetsLineNumbers) {
   EXPECT_EQ(Errors(r),
             (Strings{"1 43 wrong_type: field \"model\": expected a string, got "
                      "a number",
-                     "2 44 invalid_json: invalid JSON at line 1, column 2 "
+                     "2 44 invalid_json: invalid JSON at column 2 "
                      "(byte 1): expected a string key in double quotes, "
                      "found end of input"}));
 }
