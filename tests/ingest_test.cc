@@ -773,7 +773,7 @@ TEST_F(IngestTest, NdjsonBadLinesAreRejectedAlone) {
       IngestResultToJson(r),
       "{\"accepted\":4,\"rejected\":6,\"errors\":["
       "{\"index\":1,\"line\":2,\"reason\":\"invalid_json\",\"error\":\"invalid "
-      "JSON at line 1, column 29 (byte 28): expected ',' or '}' after an "
+      "JSON at column 29 (byte 28): expected ',' or '}' after an "
       "object "
       "member, "
       "found ']'\"},"
