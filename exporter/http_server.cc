@@ -203,6 +203,15 @@ int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
   if (uri == "/") {
     return get ? self->HandleLanding(conn) : MethodNotAllowed(conn, "GET");
   }
+  if (uri == "/drift") {
+    if (!get) return MethodNotAllowed(conn, "GET");
+    return Reply(conn, 200, "text/html; charset=utf-8",
+                 self->drift_page_.Render(
+                     self->pipeline_->Collect(),
+                     DriftPageQuery::Parse(info->query_string
+                                               ? info->query_string
+                                               : "")));
+  }
   return ReplyText(conn, 404, "not found; see / for the endpoints\n");
 }
 
@@ -316,6 +325,8 @@ int HttpServer::HandleLanding(mg_connection* conn) {
       "<li><a href=\"/-/healthy\">/-/healthy</a>, "
       "<a href=\"/-/ready\">/-/ready</a>: health checks</li>"
       "<li>POST /-/reload: reload the configuration</li>"
+      "<li><a href=\"/drift\">/drift</a>: live distributions against the "
+      "reference, drift scores and missing fractions, worst first</li>"
       "<li><a href=\"/api/v1/status\">/api/v1/status</a>: running "
       "configuration, collectors per model, discovered features, caps "
       "reached (JSON)</li>"

@@ -6,6 +6,7 @@
 //   POST /-/reload         reload the configuration
 //   GET  /api/v1/status    running configuration, models, features (JSON)
 //   GET  /                 landing page
+//   GET  /drift            live distributions against the reference
 // and 404 for everything else.
 #ifndef ML_EXPORTER_EXPORTER_HTTP_SERVER_H_
 #define ML_EXPORTER_EXPORTER_HTTP_SERVER_H_
@@ -15,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "exporter/drift_page.h"
 #include "ml_exporter/pipeline.h"
 #include "ml_exporter/status.h"
 
@@ -66,6 +68,7 @@ class HttpServer {
   mg_context* context_ = nullptr;
   int port_ = 0;
   std::atomic<bool> ready_{true};
+  DriftPage drift_page_;  // GET /drift
 };
 
 }  // namespace ml_exporter::internal

@@ -11,13 +11,26 @@
 Also impression/click events for the asr results. Writes to stdout or a file
 (--output), or POSTs batches to an ml_exporter (--url). Deterministic for a
 given --seed. Only the Python standard library is used.
+
+--full adds what the optional collectors of examples/configs/demo.yaml
+need, on top of the same records: a voice-activity stage before the asr
+decoder (pipeline: requests without speech stop there), users repeating a
+query and switching to typing after a bad transcript (sessions), delayed
+ground-truth labels for vision and churn (feedback), WAV audio and PNG
+image blobs (audio, image), and a few invalid records (rejections).
 """
 import argparse
+import array
+import base64
+import collections
 import json
+import math
 import random
+import struct
 import sys
 import time
 import urllib.request
+import zlib
 
 QUERIES = ["weather in berlin", "play some music", "call mum", "set a timer for ten minutes",
            "what is the time", "navigate home", "turn on the lights", "news today"]
@@ -63,6 +76,96 @@ def churn(rnd, i):
             "outputs": {"score": round(score, 4), "label": "churn" if score > 0.5 else "stay"}}
 
 
+NOISE = [random.Random(0).gauss(0, 0.01) for _ in range(4093)]
+
+
+def wav(rnd, seconds, rate=8000):
+    """A mono 16-bit WAV: a voice-like tone in noise, sometimes trailing
+    silence."""
+    n = int(seconds * rate)
+    gain = rnd.uniform(0.05, 0.6)
+    step = 2 * math.pi * rnd.uniform(110, 260) / rate
+    sound = n if rnd.random() < 0.8 else int(n * rnd.uniform(0.3, 0.9))
+    offset = rnd.randrange(len(NOISE))
+    samples = array.array("h", (
+        int(32767 * max(-1.0, min(1.0, (gain * math.sin(step * k) if k < sound else 0.0) +
+                                  NOISE[(k + offset) % len(NOISE)])))
+        for k in range(n)))
+    data = samples.tobytes()
+    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " +
+            struct.pack("<IHHIIHH", 16, 1, 1, rate, 2 * rate, 2, 16) +
+            b"data" + struct.pack("<I", len(data)) + data)
+
+
+def png(rnd, brightness, width=48, height=32):
+    """A grayscale PNG with the given mean brightness (0..1)."""
+    rows = b""
+    for y in range(height):
+        row = bytes(max(0, min(255, int(255 * (brightness + 0.25 * (x / width - 0.5)) +
+                                        rnd.gauss(0, 12)))) for x in range(width))
+        rows += b"\x00" + row
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def full_items(rnd, extra):
+    """items() plus what the optional collectors need (--full)."""
+    later = collections.deque()  # (due index, item): delayed labels
+    last_query = {}
+    n = 0
+    for item in items(rnd):
+        n += 1
+        while later and later[0][0] <= n:
+            yield later.popleft()[1]
+        model = item.get("model")
+        if model == "asr":
+            session = item["session_id"]
+            if session in last_query and extra.random() < 0.12:
+                item["inputs"]["query"] = last_query[session]   # said it again
+            last_query = {session: item["inputs"]["query"]}
+            speech = extra.random() >= 0.02
+            yield {"model": "asr", "version": "v3", "stage": "vad",
+                   "request_id": item["request_id"], "session_id": session,
+                   "latency_seconds": round(0.004 + extra.expovariate(500), 5),
+                   "inputs": {"audio_seconds": item["inputs"]["audio_seconds"],
+                              "speech_fraction": round(extra.uniform(0.5, 0.95), 3) if speech else 0.0},
+                   "outputs": {"segments": [0.1, round(item["inputs"]["audio_seconds"] - 0.1, 2)]
+                               if speech else []}}
+            if not speech:
+                continue
+            if extra.random() < 0.2:
+                item["blobs"] = {"audio": b64(wav(extra, min(item["inputs"]["audio_seconds"], 1.5)))}
+            yield item
+            if item["outputs"]["transcript"] == "" and extra.random() < 0.5:
+                yield {"events": [{"type": "switch_to_typing", "model": "asr", "version": "v3",
+                                   "stage": "decoder", "session_id": session}]}
+            continue
+        if model == "vision":
+            if extra.random() < 0.5:
+                item["blobs"] = {"image": b64(png(extra, item["inputs"]["brightness"]))}
+            if extra.random() < 0.5:
+                truth = item["outputs"]["label"] if extra.random() < 0.93 else \
+                    extra.choice(["ok", "scratch", "dent"])
+                later.append((n + extra.randint(3, 30), {"events": [
+                    {"type": "label", "model": "vision", "version": "2026-11", "stage": "classifier",
+                     "request_id": item["request_id"], "value": truth}]}))
+        if model == "churn" and extra.random() < 0.3:
+            churned = 1 if extra.random() < item["outputs"]["score"] else 0
+            later.append((n + extra.randint(3, 30), {"events": [
+                {"type": "label", "model": "churn", "version": "v7", "stage": "main",
+                 "request_id": item["request_id"], "value": churned}]}))
+        yield item
+        if extra.random() < 0.002:   # a client bug: no model name
+            yield {"version": "v1", "latency_seconds": 0.1, "inputs": {"x": 1}}
+
+
 def items(rnd):
     i = 0
     while True:
@@ -86,13 +189,16 @@ def main():
     p.add_argument("--url", help="POST batches to this ml_exporter, e.g. http://127.0.0.1:9710")
     p.add_argument("--batch", type=int, default=50, help="lines per POST with --url")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--full", action="store_true",
+                   help="also pipeline stages, sessions, labels, blobs and invalid records "
+                        "(for examples/configs/demo.yaml)")
     a = p.parse_args()
     rnd = random.Random(a.seed)
     out = open(a.output, "a") if a.output else sys.stdout
     start = time.monotonic()
     batch = []
     n = 0
-    for item in items(rnd):
+    for item in (full_items(rnd, random.Random(a.seed + 7919)) if a.full else items(rnd)):
         if a.count and n >= a.count:
             break
         if a.duration and time.monotonic() - start >= a.duration:
