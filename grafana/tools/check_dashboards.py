@@ -59,6 +59,13 @@ import generate_dashboards as gen  # noqa: E402
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 MODEL_VARIABLES = ("model", "version", "stage", "feature", "output")
 NO_UNIT_TYPES = {"row", "text"}
+# Grafana unit ids (packages/grafana-data/src/valueFormats/categories.ts)
+# the dashboards may use; a typo would silently show raw numbers.
+GRAFANA_UNITS = {
+    "none", "short", "percent", "percentunit", "s", "ms", "bytes", "reqps",
+    "ops", "bool_yes_no", "bool_on_off", "dB", "hertz", "pixel", "dtdurations",
+    "locale", "sci",
+}
 
 # Sample values for the variables when checking that expressions parse.
 SAMPLE_VALUES = {
@@ -182,6 +189,9 @@ def check_structure(name, d, problems, seen_uids):
         unit = p.get("fieldConfig", {}).get("defaults", {}).get("unit")
         if not unit:
             problems.add(pw, "no unit (fieldConfig.defaults.unit)")
+        elif unit not in GRAFANA_UNITS:
+            problems.add(pw, f'unit "{unit}" is not a Grafana unit id this '
+                         "check knows (GRAFANA_UNITS)")
         if p.get("datasource") != DATASOURCE:
             problems.add(pw, "does not query ${datasource}")
         targets = p.get("targets") or []

@@ -71,6 +71,11 @@ class StructureTest(unittest.TestCase):
         p["targets"] = []
         self.assertTrue(any("no targets" in i for i in problems_of(d)))
 
+    def test_unknown_unit(self):
+        d = copy.deepcopy(self.d)
+        first_data_panel(d)["fieldConfig"]["defaults"]["unit"] = "percentunits"
+        self.assertTrue(any('unit "percentunits"' in i for i in problems_of(d)))
+
     def test_duplicate_panel_id(self):
         d = copy.deepcopy(self.d)
         d["panels"][2]["id"] = d["panels"][1]["id"]
@@ -173,7 +178,8 @@ class MetricNamesTest(unittest.TestCase):
 
 
 class PromqlTest(unittest.TestCase):
-    @unittest.skipUnless(os.environ.get("PROMTOOL"), "PROMTOOL not set")
+    @unittest.skipUnless(os.path.isfile(os.environ.get("PROMTOOL", "")),
+                         "PROMTOOL not set")
     def test_bad_expression_is_blamed_on_its_panel(self):
         d = gen.overview().json()
         first_data_panel(d)["targets"][0]["expr"] = "sum(rate(ml_records_total[$__rate_interval])"
