@@ -143,6 +143,23 @@ TEST(DriftPageTest, SortsByDriftRelativeToThresholdAndDrawsReference) {
   EXPECT_NE(html.find("No reference for this feature"), std::string::npos);
 }
 
+TEST(DriftPageTest, ReferenceOnOtherEdgesIsRebinned) {
+  Exposition e;
+  e.Numeric("asr", "snr_db", {25, 25, 25, 25}, 0);  // edges 1, 2, 3
+  // Reference on edges 0, 4: all of it in (0, 4], spread evenly by the
+  // page over the live buckets (0, 1], (1, 2], (2, 3] and (3, 4].
+  AddHistogram(&e.reference,
+               ModelLabelList(Model("asr"), {{"feature", "snr_db"}}), {0, 4},
+               {0, 100, 0}, 0);
+  DriftPage page;
+  const std::string html = page.Render(e.Families(), {});
+  EXPECT_EQ(Count(html, "class=\"reference\""), 4);
+  EXPECT_NE(html.find("(1, 2]: live 25.0%, reference 25.0%"),
+            std::string::npos);
+  EXPECT_NE(html.find("(&minus;&infin;, 1]: live 25.0%, reference 25.0%"),
+            std::string::npos);
+}
+
 TEST(DriftPageTest, FiltersByModelAndFeature) {
   Exposition e;
   e.Numeric("asr", "snr_db", {1, 1, 1, 1}, 0);
