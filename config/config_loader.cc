@@ -278,6 +278,7 @@ Status LoadConfigText(const std::string& text, const std::string& filename,
       if (t.has_lower()) spec.lower = t.lower();
       route.thresholds.push_back(std::move(spec));
     }
+    if (m.has_capacity()) route.capacity = m.capacity();
     o.routes.push_back(std::move(route));
   }
   o.plugins.clear();

@@ -543,6 +543,11 @@ std::vector<prometheus::MetricFamily> Pipeline::Collect() {
       "Alert thresholds from the configuration, compared with the metrics by "
       "the shipped alert rules.",
       prometheus::MetricType::Gauge);
+  auto capacity = NewFamily(
+      "ml_model_capacity",
+      "Requests the model's servers process at once, from the configuration; "
+      "the alert rules' load ratio is busy seconds per second over this.",
+      prometheus::MetricType::Gauge);
   for (ModelId id = 0; id < n_models; ++id) {
     const ModelLabels& l = models_.labels(id);
     for (const Instance* i : InstancesFor(*routing, id)) {
@@ -550,6 +555,9 @@ std::vector<prometheus::MetricFamily> Pipeline::Collect() {
     }
     const uint32_t route = routing->route_of_model[id].load() - 1;
     if (route < routing->options.routes.size()) {
+      if (const auto& c = routing->options.routes[route].capacity) {
+        AddGauge(&capacity, ModelLabelList(l, {}), *c);
+      }
       for (const ThresholdSpec& t : routing->options.routes[route].thresholds) {
         for (const auto& [bound, value] :
              {std::pair{"upper", t.upper}, std::pair{"lower", t.lower}}) {
@@ -596,6 +604,7 @@ std::vector<prometheus::MetricFamily> Pipeline::Collect() {
   out.push_back(std::move(duration));
   out.push_back(std::move(success));
   AppendIfNotEmpty(std::move(thresholds), &out);
+  AppendIfNotEmpty(std::move(capacity), &out);
   for (const auto& source : metrics_sources_) source(&out);
 
   auto ingested = NewFamily(

@@ -8,6 +8,8 @@
 
 #include "config/config_loader.h"
 #include "exporter/config_reloader.h"
+#include "mltool/rules_command.h"
+#include "mltool/webhook_command.h"
 
 namespace {
 
@@ -20,6 +22,10 @@ int Usage(FILE* out) {
                "files\n"
                "                         (exit 0: all valid, 1: errors, 2: "
                "usage)\n"
+               "  rules [--config FILE]  print alerting rules (static ones "
+               "with FILE's thresholds)\n"
+               "  webhook --listen ADDR  Alertmanager webhook receiver; logs "
+               "alerts, runs --command\n"
                "  help                   this text\n");
   return out == stdout ? 0 : 2;
 }
@@ -67,6 +73,8 @@ int main(int argc, char** argv) {
     return Usage(stdout);
   }
   if (command == "check-config") return CheckConfig(args);
+  if (command == "rules") return RunRulesCommand(args);
+  if (command == "webhook") return RunWebhookCommand(args);
   std::fprintf(stderr, "mltool: unknown command \"%s\"\n\n", command.c_str());
   return Usage(stderr);
 }

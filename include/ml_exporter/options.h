@@ -49,6 +49,9 @@ struct ModelRoute {
   // Absent: the pipeline's default collectors.
   std::optional<std::vector<CollectorSpec>> collectors;
   std::vector<ThresholdSpec> thresholds;
+  // Requests the models' servers process at once, exported as
+  // ml_model_capacity for the load ratio alert.
+  std::optional<double> capacity;
 
   bool operator==(const ModelRoute&) const = default;
 };
