@@ -932,6 +932,20 @@ TEST(MediaCollectorsTest, ImageFieldsAndExposureLevels) {
       Histogram(f, "ml_image_width_pixels", Feature("cam", "skip")).found);
 }
 
+TEST(MediaCollectorsTest, ImageSampleRatioDecodesAShare) {
+  Params image;
+  image.Set("sample_ratio", Number(0.25));
+  auto pipeline = MakePipeline({Spec("image", image.Serialized())});
+  RecordBuilder b;
+  b.Model("cam");
+  Record record = b.record();
+  const std::string png = Png(4, 4, 1, std::vector<uint8_t>(16, 9));
+  record.blobs = {Blob{"frame", png, false}};
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(pipeline->Observe(record).ok());
+  const Families f = pipeline->Collect();
+  EXPECT_EQ(Count(f, "ml_image_width_pixels", Feature("cam", "frame")), 2u);
+}
+
 TEST(MediaCollectorsTest, TextOnConfiguredFieldsOrEveryStringInput) {
   Params text;
   text.Set("fields", List({String("query"), String("transcript")}));
