@@ -24,15 +24,16 @@ using ModelKey = std::tuple<std::string, std::string, std::string>;
 struct MethodInfo {
   const char* method;
   const char* title;
+  const char* abbreviation;  // table header
   bool lower_is_worse;
 };
 constexpr MethodInfo kMethods[] = {
-    {"psi", "PSI", false},
-    {"jensen_shannon", "Jensen-Shannon", false},
-    {"ks", "KS", false},
-    {"wasserstein", "Wasserstein", false},
-    {"wasserstein_normalized", "Wasserstein / sd", false},
-    {"chi2_p_value", "&chi;&sup2; p", true},
+    {"psi", "PSI", "PSI", false},
+    {"jensen_shannon", "Jensen-Shannon", "JS", false},
+    {"ks", "KS", "KS", false},
+    {"wasserstein", "Wasserstein", "W", false},
+    {"wasserstein_normalized", "Wasserstein / sd", "W/sd", false},
+    {"chi2_p_value", "&chi;&sup2; p-value", "&chi;&sup2; p", true},
 };
 constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
 
@@ -197,7 +198,9 @@ std::string Number(double v) {
   if (std::isinf(v)) return v > 0 ? "+&infin;" : "&minus;&infin;";
   char buf[32];
   const double a = std::fabs(v);
-  if (a >= 1e4 && a < 1e12) {
+  if (a >= 1e3 && a < 1e4) {
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+  } else if (a >= 1e4 && a < 1e12) {
     const char* suffix = a >= 1e9 ? "G" : a >= 1e6 ? "M" : "k";
     const double scale = a >= 1e9 ? 1e9 : a >= 1e6 ? 1e6 : 1e3;
     std::snprintf(buf, sizeof buf, "%.3g%s", v / scale, suffix);
@@ -314,7 +317,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24p
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:0 0 6px}
 p.meta{color:#59636e;margin:0 0 16px;font-size:13px}
 table.summary{border-collapse:collapse;font-size:13px;margin-bottom:24px}
-table.summary th,table.summary td{border-bottom:1px solid #d1d9e0;padding:4px 8px;text-align:right}
+table.summary th,table.summary td{border-bottom:1px solid #d1d9e0;padding:4px 8px;text-align:right;white-space:nowrap}
 table.summary th{background:#f6f8fa}
 table.summary td.name,table.summary th.name{text-align:left}
 .bad{color:#cf222e;font-weight:600}.ok{color:#1a7f37}
@@ -688,11 +691,11 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
   std::vector<const FeatureView*> order;
   for (const auto& [k, v] : views) {
     if (!Matches(k, query)) continue;
-    // Only features the exporter sees (thresholds alone are not one).
-    if (!current->features.count(k) && v.drift.empty() &&
-        !v.has_reference()) {
-      continue;
-    }
+    // Features with values or scores: not thresholds alone, nor fields of
+    // a reference profile this model stage never sends.
+    const bool seen = v.live.observations > 0 || v.live_values() > 0 ||
+                      current->features.count(k) > 0;
+    if (!seen && v.drift.empty()) continue;
     order.push_back(&v);
   }
   std::sort(order.begin(), order.end(), [](const FeatureView* a,
@@ -742,7 +745,8 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
           "<th class=\"name\">version</th><th class=\"name\">stage</th>"
           "<th class=\"name\">feature</th><th>worst</th>";
   for (const MethodInfo& mi : kMethods) {
-    html += "<th>" + std::string(mi.title) + "</th>";
+    html += "<th title=\"" + std::string(mi.title) + "\">" +
+            mi.abbreviation + "</th>";
   }
   html += "<th>unseen</th><th>missing</th><th>live values</th></tr>";
   size_t index = 0;
@@ -838,6 +842,11 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
       html += "<p class=\"note\">No values to draw yet: the feature has "
               "been missing, or its histogram edges are still being learned "
               "(warm-up, docs/metrics.md).</p>";
+    }
+    if (v->live_values() == 0 && v->has_reference()) {
+      html += "<p class=\"note\">No live values: the inputs collector does "
+              "not watch this feature (its include or exclude list), or none "
+              "arrived in the window.</p>";
     }
     html += "<p class=\"note\">Live: " + Fixed(v->live_values(), 0) +
             " values and " + Fixed(v->live.observations, 0) +

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """ctest: the /drift page renders in a real browser (headless Chromium).
 
-Starts the real ml_exporter with examples/configs/demo.yaml on 127.0.0.1,
-feeds it examples/stream/generate_stream.py --full for a few seconds, then
+Starts the real ml_exporter with examples/configs/demo.yaml on 127.0.0.1
+(with --mltool: and reference profiles of the demo models built by
+`mltool profile` from the example stream), feeds it
+examples/stream/generate_stream.py --full --shift for a few seconds, then
 loads /drift in headless Chromium twice: --dump-dom (the page must hold the
 charts, one <svg> per feature, and no error markers: NaN, inf, console
 errors) and --screenshot (saved as OUT/drift-view.png; a PNG of the window
-size that is not blank). Chromium may only reach 127.0.0.1.
+size that is not blank). With references it also checks that the
+reference distributions are drawn and that the shifted features are
+flagged. Chromium may only reach 127.0.0.1.
 
   drift_page_browser_test.py --exporter build/ml_exporter \\
-      --chromium /usr/bin/chromium --out build/tests/drift_page
+      --mltool build/mltool --chromium /usr/bin/chromium \\
+      --out build/tests/drift_page
 """
 import argparse
 import os
@@ -57,6 +62,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exporter", required=True)
+    p.add_argument("--mltool", help="build reference profiles with it")
     p.add_argument("--chromium", default=shutil.which("chromium"))
     p.add_argument("--config", default=os.path.join(REPO, "examples", "configs",
                                                     "demo.yaml"))
@@ -78,8 +84,12 @@ def main():
 
     with demo_stack.DemoStack(os.path.join(a.out, "stack"), a.exporter,
                               a.config) as stack:
+        refs = stack.make_profiles(a.mltool) if a.mltool else None
+        print("reference profiles: " + (refs or "none (no mltool profile)"))
+        if refs:
+            stack.extra_args.append("--reference=" + refs)
         url = stack.start_exporter()
-        stack.start_stream(rate=250, duration=a.seconds + 60)
+        stack.start_stream(rate=250, duration=a.seconds + 60, shift=True)
         time.sleep(2)
         # A first view, so that the next ones can show a window.
         urllib.request.urlopen(url + "/drift", timeout=10).read()
@@ -113,6 +123,17 @@ def main():
         check("<table class=\"summary\">" in dom, "the summary table is there")
         for feature in ("audio_seconds", "brightness", "age", "country"):
             check(f">{feature}</a>" in dom, f"feature {feature} is shown")
+        if refs:
+            check(len(re.findall(r'class="reference"', dom)) >= 20,
+                  "reference distributions are drawn")
+            check("id=\"no-reference\"" not in dom, "no 'no reference' note")
+            for feature in ("brightness", "snr_db"):  # shifted by --shift
+                m = re.search(r'<section class="feature alert"[^>]*><h2>[^<]*'
+                              r'<small>[^<]*</small>\s*(?:&middot;|\u00b7)\s*<a [^>]*>' +
+                              feature + "</a>", dom)
+                check(m is not None, f"shifted feature {feature} is flagged")
+            check(re.search(r">brightness</a></td><td class=\"bad\">", dom)
+                  is not None, "brightness is over its drift threshold")
         text = re.sub(r"<[^>]*>", " ", dom)
         for marker in ("NaN", "nan%", "inf%", "undefined"):
             check(marker not in text, f"no {marker!r} in the page text")
@@ -134,6 +155,13 @@ def main():
                   f"the screenshot is a {WIDTH}x{HEIGHT} PNG ({png_size(shot)})")
             check(os.path.getsize(shot) > 40_000,
                   f"the screenshot is not blank ({os.path.getsize(shot)} bytes)")
+        # One model: categories and missing values (docs/dashboards.md).
+        shot = os.path.join(a.out, "drift-view-churn.png")
+        r = chromium(a.chromium, [f"--screenshot={shot}",
+                                  f"--window-size={WIDTH},1100",
+                                  url + "/drift?model=churn"])
+        check(r.returncode == 0 and os.path.exists(shot),
+              f"chromium --screenshot wrote {shot}")
     print(f"output in {a.out}")
     if failures:
         print(f"{len(failures)} checks failed")

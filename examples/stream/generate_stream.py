@@ -18,6 +18,10 @@ decoder (pipeline: requests without speech stop there), users repeating a
 query and switching to typing after a bad transcript (sessions), delayed
 ground-truth labels for vision and churn (feedback), WAV audio and PNG
 image blobs (audio, image), and a few invalid records (rejections).
+
+--shift drifts some inputs away from what the default stream (the
+"training data") looks like: lower SNR, darker images, age missing more
+often; for trying the drift collector, /drift and the alerts.
 """
 import argparse
 import array
@@ -36,6 +40,12 @@ QUERIES = ["weather in berlin", "play some music", "call mum", "set a timer for 
            "what is the time", "navigate home", "turn on the lights", "news today"]
 
 
+# --shift: the quiet failures the dashboards are for. A new microphone
+# lowers the speech recognizer's SNR, a new camera darkens the inspection
+# images, and a broken form field leaves the churn model's age empty.
+SHIFT = {"snr_db": 22.0, "brightness": 0.55, "age_missing": 0.08}
+
+
 def asr(rnd, i):
     audio = max(0.3, rnd.gauss(3.0, 1.2))
     empty = rnd.random() < 0.04
@@ -43,7 +53,7 @@ def asr(rnd, i):
            "request_id": f"asr-{i}", "session_id": f"s-{i // 5}",
            "latency_seconds": round(0.05 + audio * 0.04 + rnd.expovariate(40), 4),
            "error": rnd.random() < 0.01,
-           "inputs": {"audio_seconds": round(audio, 3), "snr_db": round(rnd.gauss(22, 5), 2),
+           "inputs": {"audio_seconds": round(audio, 3), "snr_db": round(rnd.gauss(SHIFT["snr_db"], 5), 2),
                       "language": rnd.choices(["en", "de", "fr"], [6, 3, 1])[0],
                       "query": rnd.choice(QUERIES)},
            "outputs": {"transcript": "" if empty else rnd.choice(QUERIES),
@@ -56,7 +66,7 @@ def vision(rnd, i):
     return {"model": "vision", "version": "2026-11", "stage": "classifier",
             "request_id": f"vis-{i}",
             "latency_seconds": round(0.02 + rnd.expovariate(60), 4),
-            "inputs": {"brightness": round(min(1, max(0, rnd.gauss(0.55, 0.08))), 3),
+            "inputs": {"brightness": round(min(1, max(0, rnd.gauss(SHIFT["brightness"], 0.08))), 3),
                        "width": rnd.choice([1280, 1920]), "height": rnd.choice([720, 1080]),
                        "camera": rnd.choice(["line-1", "line-2", "line-3"])},
             "outputs": {"label": label,
@@ -68,7 +78,7 @@ def churn(rnd, i):
     return {"model": "churn", "version": "v7", "stage": "main",
             "request_id": f"ch-{i}",
             "latency_seconds": round(0.002 + rnd.expovariate(400), 5),
-            "inputs": {"age": None if rnd.random() < 0.08 else int(rnd.gauss(41, 12)),
+            "inputs": {"age": None if rnd.random() < SHIFT["age_missing"] else int(rnd.gauss(41, 12)),
                        "income": None if rnd.random() < 0.03 else round(rnd.lognormvariate(10.5, 0.4), 2),
                        "country": rnd.choices(["DE", "FR", "US", "IN", "BR"], [4, 2, 3, 2, 1])[0],
                        "plan": rnd.choice(["free", "basic", "pro"]),
@@ -189,10 +199,15 @@ def main():
     p.add_argument("--url", help="POST batches to this ml_exporter, e.g. http://127.0.0.1:9710")
     p.add_argument("--batch", type=int, default=50, help="lines per POST with --url")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--shift", action="store_true",
+                   help="drifted inputs: lower asr snr_db, darker vision images, "
+                        "churn age missing more often")
     p.add_argument("--full", action="store_true",
                    help="also pipeline stages, sessions, labels, blobs and invalid records "
                         "(for examples/configs/demo.yaml)")
     a = p.parse_args()
+    if a.shift:
+        SHIFT.update(snr_db=15.0, brightness=0.42, age_missing=0.3)
     rnd = random.Random(a.seed)
     out = open(a.output, "a") if a.output else sys.stdout
     start = time.monotonic()

@@ -85,7 +85,8 @@ class DemoStack:
         raise RuntimeError("ml_exporter did not report its port:\n" +
                            self.log("ml_exporter"))
 
-    def start_stream(self, rate=150, duration=60, full=True, seed=1):
+    def start_stream(self, rate=150, duration=60, full=True, seed=1,
+                     shift=False):
         args = [sys.executable, os.path.join(REPO, "examples", "stream",
                                              "generate_stream.py"),
                 "--url", self.exporter_url, "--rate", str(rate),
@@ -93,7 +94,31 @@ class DemoStack:
                 "--seed", str(seed)]
         if full:
             args.append("--full")
+        if shift:
+            args.append("--shift")
         return self._spawn("generate_stream", args)[0]
+
+    def make_profiles(self, mltool, models=("asr", "vision", "churn"),
+                      count=4000, seed=2):
+        """Reference profiles of the demo models from the unshifted stream
+        (`mltool profile`); returns the --reference flag value, or None if
+        this mltool cannot profile."""
+        r = subprocess.run([mltool, "profile", "--help"], capture_output=True)
+        if r.returncode != 0:
+            return None
+        train = os.path.join(self.workdir, "train.ndjson")
+        subprocess.run([sys.executable, os.path.join(
+            REPO, "examples", "stream", "generate_stream.py"), "--full",
+            "--count", str(count), "--seed", str(seed), "--output", train],
+            check=True)
+        refs = []
+        for m in models:
+            out = os.path.join(self.workdir, m + ".profile")
+            subprocess.run([mltool, "profile", "--input=" + train,
+                            "--model=" + m, "--output=" + out],
+                           check=True, capture_output=True)
+            refs.append(f"{m}={out}")
+        return ",".join(refs)
 
     def start_prometheus(self, binary, rule_files=(), scrape_interval="2s",
                          timeout=30):
