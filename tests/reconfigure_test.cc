@@ -167,12 +167,16 @@ TEST(RoutingTest, ConcurrentObserveDuringReconfigure) {
   std::unique_ptr<Pipeline> p;
   ASSERT_TRUE(Pipeline::Create(Routed(), &p).ok());
   std::atomic<bool> stop{false};
+  std::atomic<int> running{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&] {
+      Send(p.get(), "asr-en", 10);
+      ++running;
       while (!stop) Send(p.get(), "asr-en", 10);
     });
   }
+  while (running < 3) std::this_thread::yield();  // reloads overlap ingest
   PipelineOptions next = Routed();
   for (int i = 0; i < 50; ++i) {
     next.routes[0].thresholds[0].upper = 0.01 * i;
