@@ -613,7 +613,7 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
         views[k].drift[LabelOf(m, "method")] = ValueOf(f, m);
       } else if (name == "ml_feature_unseen_category_ratio") {
         views[k].unseen = ValueOf(f, m);
-      } else if (name == "ml_feature_window_count") {
+      } else if (name == "ml_feature_window_values") {
         views[k].window_count = ValueOf(f, m);
       }
     }

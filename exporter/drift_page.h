@@ -10,7 +10,7 @@
 //   reference  ml_reference_feature_value (histogram),
 //              ml_reference_feature_category_ratio (drift collector)
 //   scores     ml_feature_drift{method}, ml_feature_unseen_category_ratio,
-//              ml_feature_window_count, ml_drift_window_seconds,
+//              ml_feature_window_values, ml_drift_window_seconds,
 //              ml_alert_threshold (configured thresholds)
 // Without the drift collector the page still shows the live distributions
 // and missing fractions, with a "no reference" note.

@@ -291,14 +291,21 @@ def check_ranges(q, problems):
                          f"{fn}() must use [$__rate_interval]")
 
 
-def check_metrics(all_queries, known, problems):
+def check_metrics(all_queries, known, problems, pending=None):
     """One problem per unknown metric and dashboard, naming where it is
-    used first."""
+    used first. Metrics matching `pending` (a compiled regex: collectors
+    being written) are listed as notes instead."""
     unknown = {}
+    notes = set()
     for q in all_queries:
         for name in sorted(dq.metric_names(q.expr)):
             if dq.base_metric(name, known) not in known:
+                if pending and pending.search(name):
+                    notes.add(name)
+                    continue
                 unknown.setdefault((q.dashboard, name), []).append(q)
+    for name in sorted(notes):
+        print(f'note: metric "{name}" is not documented yet (--pending-metrics)')
     for (dash, name), qs in sorted(unknown.items()):
         more = f" (and {len(qs) - 1} more)" if len(qs) > 1 else ""
         problems.add(f"{dash}: {qs[0].where}{more}",
@@ -374,6 +381,9 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repo", default=os.path.normpath(os.path.join(HERE, "..", "..")))
     p.add_argument("--promtool", default=shutil.which("promtool"))
+    p.add_argument("--pending-metrics", default="",
+                   help="regex of metric names that may be undocumented for "
+                        "now (collectors being written); listed as notes")
     a = p.parse_args()
     problems = Problems()
     directory = os.path.join(a.repo, "grafana", "dashboards")
@@ -417,7 +427,8 @@ def main():
         for q in dq.queries(name, d):
             all_queries.append(q)
             check_ranges(q, problems)
-    check_metrics(all_queries, known, problems)
+    check_metrics(all_queries, known, problems,
+                  re.compile(a.pending_metrics) if a.pending_metrics else None)
     check_provisioning(a.repo, dashboards, problems)
     if not a.promtool:
         problems.add("promtool", "not found (apt-get install prometheus); "

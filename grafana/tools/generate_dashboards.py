@@ -239,8 +239,10 @@ class Dashboard:
                 "lineWidth": 1,
                 "showPoints": "never",
                 "spanNulls": False,
-                "thresholdsStyle": {
-                    "mode": "dashed" if alert else "off"},
+                # The alert's threshold is a series (threshold_target):
+                # per model, configured or default. A static line of the
+                # default would contradict a configured value.
+                "thresholdsStyle": {"mode": "off"},
             }
         if kind == "heatmap":
             custom = {"hideFrom": {"legend": False, "tooltip": False,
@@ -785,9 +787,9 @@ def inputs():
           "percentunit", w=8, min_value=0, max_value=1, decimals=3)
     d.add("timeseries", "Values in the drift window: $feature",
           "Values of the feature in the drift collector's sliding window "
-          "(ml_feature_window_count): the sample the scores are computed "
+          "(ml_feature_window_values): the sample the scores are computed "
           "from. Below the collector's min_count there is no score.",
-          [target(f"max by ({by_f}) (ml_feature_window_count{{{f}}})",
+          [target(f"max by ({by_f}) (ml_feature_window_values{{{f}}})",
                   legend_f)],
           "short", w=8, min_value=0, decimals=0)
 
@@ -826,7 +828,7 @@ def inputs():
           "Share of texts that were empty (ml_text_empty_total / "
           "ml_text_observations_total), per text field.",
           [target(ratio("ml_text_empty_total", "ml_text_observations_total",
-                        by_f, f), legend_f)],
+                        by_f, MVS), legend_f)],
           "percentunit", w=8, min_value=0)
     media_hist(d, "text", [
         ("ml_text_length_characters", "Length (characters)", "none",
@@ -846,14 +848,16 @@ def inputs():
           "media and reason (ml_blob_decode_errors_total): not base64, not "
           "a WAV/PNG/JPEG, unsupported format, truncated.",
           [target(f"sum by ({BY}, media, reason) "
-                  f"({rate('ml_blob_decode_errors_total', f)})",
+                  f"({rate('ml_blob_decode_errors_total', MVS)})",
                   "{{media}} {{reason}} " + LEGEND_MVS)],
           "reqps", w=24, min_value=0)
     return d
 
 
 def media_hist(d, media, metrics):
-    f = MVS + ', feature=~"$feature"'
+    # Not filtered by $feature: the media collectors' `feature` is a blob
+    # or text field name, which the inputs collector does not list.
+    f = MVS
     by_f = BY + ", feature"
     for name, title, unit, what in metrics:
         d.add("timeseries", title,

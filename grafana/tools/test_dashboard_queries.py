@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """ctest: every dashboard query returns data from a real Prometheus.
 
-Starts, on 127.0.0.1, the real ml_exporter with examples/configs/demo.yaml,
-feeds it examples/stream/generate_stream.py --full, and starts a real
+Starts, on 127.0.0.1, the real ml_exporter with examples/configs/demo.yaml
+(with --mltool: and reference profiles of the demo models from
+`mltool profile`), feeds it examples/stream/generate_stream.py --full
+--shift, and starts a real
 Prometheus that scrapes it every 2 s with the alerts/ rule files loaded.
 After --settle seconds it runs query_all.py (variables resolved against
 Prometheus, $__rate_interval = 20s) and repeats every few seconds until
 every query has data or --deadline passes; the last report is printed.
 
   test_dashboard_queries.py --exporter build/ml_exporter \\
-      --prometheus /usr/bin/prometheus --workdir build/grafana/queries
+      --mltool build/mltool --prometheus /usr/bin/prometheus \\
+      --workdir build/grafana/queries
 """
 import argparse
 import os
@@ -27,6 +30,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exporter", required=True)
+    p.add_argument("--mltool", help="build reference profiles with it")
     p.add_argument("--prometheus", default=shutil.which("prometheus"))
     p.add_argument("--config", default=os.path.join(
         demo_stack.REPO, "examples", "configs", "demo.yaml"))
@@ -44,11 +48,16 @@ def main():
     shutil.rmtree(a.workdir, ignore_errors=True)
     start = time.time()
     with demo_stack.DemoStack(a.workdir, a.exporter, a.config) as stack:
+        refs = stack.make_profiles(a.mltool) if a.mltool else None
+        if refs:
+            stack.extra_args.append("--reference=" + refs)
+        start = time.time()  # the deadline counts from the exporter's start
         stack.start_exporter()
-        stack.start_stream(rate=a.rate, duration=a.deadline + 30)
+        stack.start_stream(rate=a.rate, duration=a.deadline + 30, shift=True)
         prom = stack.start_prometheus(a.prometheus, demo_stack.rule_files())
         print(f"ml_exporter {stack.exporter_url}, prometheus {prom}, "
-              f"rules: {', '.join(os.path.basename(r) for r in demo_stack.rule_files())}")
+              f"rules: {', '.join(os.path.basename(r) for r in demo_stack.rule_files())}, "
+              f"references: {refs or 'none'}")
         time.sleep(max(0.0, a.settle - (time.time() - start)))
         cmd = [sys.executable, os.path.join(HERE, "query_all.py"),
                "--prometheus", prom, "--rate-interval", "20s",
