@@ -12,6 +12,7 @@
 #include "core/model_shard.h"
 #include "core/per_thread.h"
 #include "ml_exporter/metric_builder.h"
+#include "profile/reference.h"
 
 namespace ml_exporter {
 namespace {
@@ -84,6 +85,9 @@ struct ModelFields {
   // Fields [0, count) exist; published after they are built.
   std::atomic<uint32_t> count{0};
   std::atomic<uint32_t> overflow_id{UINT32_MAX};
+  // The model's reference profile (--reference), whose bin edges its
+  // numeric fields use; null when it has none.
+  std::shared_ptr<const profile::PreparedProfile> reference;
 };
 
 // One thread's cells for one field.
@@ -128,7 +132,7 @@ class FieldCollector : public Collector {
     const std::vector<Field>& fields =
         traits_.limit == CardinalityLimit::kFeatures ? record.inputs
                                                      : record.outputs;
-    ModelFields& global = Global(context.model_id);
+    ModelFields& global = Global(context.model_id, record);
     internal::ModelShard<ModelCells>& shard = shards_.Local();
     ModelCells& cells = shard.At(context.model_id);
     const uint64_t seq = ++cells.seq;
@@ -275,7 +279,7 @@ class FieldCollector : public Collector {
     return include_.empty() || include_.find(name) != include_.end();
   }
 
-  ModelFields& Global(ModelId id) {
+  ModelFields& Global(ModelId id, const Record& record) {
     ModelFields* global = models_[id].load(std::memory_order_acquire);
     if (global != nullptr) return *global;
     std::lock_guard<std::mutex> lock(models_mu_);
@@ -284,9 +288,42 @@ class FieldCollector : public Collector {
       owned_models_.push_back(
           std::make_unique<ModelFields>(cap_, options_.max_label_length));
       global = owned_models_.back().get();
+      global->reference = ReferenceOf(id, record);
       models_[id].store(global, std::memory_order_release);
     }
     return *global;
+  }
+
+  // The reference profile of the record's model (docs/drift.md); its load
+  // errors are the drift collector's to report.
+  std::shared_ptr<const profile::PreparedProfile> ReferenceOf(
+      ModelId id, const Record& record) const {
+    if (options_.references.empty() || id >= options_.max_models) {
+      return nullptr;  // none given, or the "__other__" model
+    }
+    const ReferenceSpec* spec =
+        profile::FindReference(options_.references, record.model,
+                               record.version.empty() ? "none" : record.version,
+                               record.stage.empty() ? "none" : record.stage);
+    if (spec == nullptr) return nullptr;
+    Status status;
+    return profile::LoadReference(spec->path, &status);
+  }
+
+  // Edges for a numeric field without explicit ones: the reference
+  // profile's, so that live and reference buckets line up.
+  std::vector<double> ReferenceEdges(const ModelFields& global,
+                                     const std::string& name) const {
+    if (!global.reference) return {};
+    const profile::PreparedField* field =
+        traits_.limit == CardinalityLimit::kFeatures
+            ? global.reference->Feature(name)
+            : global.reference->Output(name);
+    if (field == nullptr || field->kind != profile::v1::FieldProfile::NUMERIC ||
+        !field->has_distribution) {
+      return {};
+    }
+    return field->coarse_edges;
   }
 
   // The field cells for `name`, interning it globally on first sight.
@@ -310,6 +347,8 @@ class FieldCollector : public Collector {
         if (auto e = options_.explicit_buckets.find(field_label);
             e != options_.explicit_buckets.end()) {
           explicit_edges = e->second;
+        } else {
+          explicit_edges = ReferenceEdges(global, field_label);
         }
         global.fields.emplace_back(field_label, std::move(explicit_edges),
                                    options_);

@@ -8,8 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "collectors/drift_collector.h"
 #include "config/threshold_metrics.h"
 #include "config/yaml_to_proto.h"
+#include "profile/reference.h"
 
 namespace ml_exporter::config {
 namespace {
@@ -70,7 +72,21 @@ class Checker {
               "max_models and max_label_length can only be set in "
               "global.limits");
       }
+      if (c.name() == "drift" && c.has_params()) {
+        DriftSettings settings;
+        if (Status s =
+                ParseDriftParams(c.params().SerializeAsString(), &settings);
+            !s.ok()) {
+          Error(p + ".params", s.message());
+        }
+      }
     }
+  }
+
+  // A model's reference profile must load (docs/drift.md).
+  void Reference(const std::string& path, const std::string& file) {
+    Status status;
+    if (!profile::LoadReference(file, &status)) Error(path, status.message());
   }
 
   void Thresholds(const std::string& path,
@@ -217,6 +233,10 @@ Status LoadConfigText(const std::string& text, const std::string& filename,
     const std::string p = "models[" + std::to_string(i) + "]";
     checker.Collectors(p + ".collectors", proto.models(i).collectors());
     checker.Thresholds(p + ".thresholds", proto.models(i).thresholds());
+    if (!proto.models(i).reference().empty()) {
+      checker.Reference(p + ".reference",
+                        ResolvePath(filename, proto.models(i).reference()));
+    }
   }
   for (int i = 0; i < proto.plugins_size(); ++i) {
     const std::string& path = proto.plugins(i).path();
@@ -281,6 +301,16 @@ Status LoadConfigText(const std::string& text, const std::string& filename,
     if (m.has_capacity()) route.capacity = m.capacity();
     o.routes.push_back(std::move(route));
   }
+  // Reference profiles: the file's, in model order, then --reference's.
+  std::vector<ReferenceSpec> references;
+  for (const auto& m : proto.models()) {
+    if (m.reference().empty()) continue;
+    references.push_back({m.model(), m.version(), m.stage(),
+                          ResolvePath(filename, m.reference())});
+  }
+  references.insert(references.end(), base.references.begin(),
+                    base.references.end());
+  o.references = std::move(references);
   o.plugins.clear();
   for (const auto& p : proto.plugins()) {
     o.plugins.push_back(ResolvePath(filename, p.path()));

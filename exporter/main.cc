@@ -15,6 +15,7 @@
 #include "exporter/file_follower.h"
 #include "exporter/http_server.h"
 #include "exporter/logging.h"
+#include "exporter/reference_flags.h"
 #include "ml_exporter/pipeline.h"
 
 DEFINE_string(listen_address, "127.0.0.1:9710",
@@ -67,6 +68,20 @@ DEFINE_string(config, "",
               "override the flags above, except --listen_address when given "
               "on the command line. Reloaded on SIGHUP and POST /-/reload.");
 DEFINE_string(log_level, "info", "debug, info, warn or error.");
+
+// --- drift against reference profiles (docs/drift.md) -----------------------
+DEFINE_string(reference, "",
+              "Reference profile of a model (mltool profile), as MODEL=PATH; "
+              "repeat the flag or separate with commas for several models "
+              "(MODEL may use * globs). Adds drift scores and makes the "
+              "model's numeric histograms use the profile's bin edges.");
+DEFINE_double(drift_window_seconds, 3600,
+              "Sliding window of the drift scores, in seconds.");
+DEFINE_uint64(drift_min_count, 1000,
+              "Values a field needs in the drift window to get scores.");
+DEFINE_bool(drift_baseline, false,
+            "Models without --reference take the first drift window of "
+            "their traffic as the reference.");
 
 namespace {
 
@@ -136,6 +151,8 @@ int main(int argc, char** argv) {
       "  ml_exporter --listen_address=127.0.0.1:9710 [--input=FILE|-]\n"
       "Send records with POST /api/v1/records; scrape GET /metrics.");
   gflags::SetVersionString(ML_EXPORTER_VERSION);
+  const std::vector<std::string> reference_flags =
+      ml_exporter::internal::RepeatedFlagValues(argc, argv, "reference");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   namespace mi = ml_exporter::internal;
   mi::LogLevel level;
@@ -159,6 +176,25 @@ int main(int argc, char** argv) {
   if (Status s = BuildOptions(&options); !s.ok()) {
     std::fprintf(stderr, "ml_exporter: %s\n", s.message().c_str());
     return 2;
+  }
+  // Drift: reference profiles and window (docs/drift.md).
+  if (Status s = mi::ParseReferenceFlags(reference_flags, &options.references);
+      !s.ok()) {
+    std::fprintf(stderr, "ml_exporter: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (!(FLAGS_drift_window_seconds > 0) || FLAGS_drift_min_count < 1) {
+    std::fprintf(stderr,
+                 "ml_exporter: --drift_window_seconds must be > 0 and "
+                 "--drift_min_count >= 1\n");
+    return 2;
+  }
+  options.drift.window_seconds = FLAGS_drift_window_seconds;
+  options.drift.min_count = FLAGS_drift_min_count;
+  options.drift.baseline_from_traffic = FLAGS_drift_baseline;
+  for (const ml_exporter::ReferenceSpec& r : options.references) {
+    mi::Log(mi::LogLevel::kInfo,
+            "drift reference for model " + r.model + ": " + r.path);
   }
   std::string listen_address = FLAGS_listen_address;
   size_t max_body_bytes = FLAGS_max_body_bytes;

@@ -8,6 +8,7 @@
 
 #include "config/config_loader.h"
 #include "exporter/config_reloader.h"
+#include "mltool/profile_command.h"
 #include "mltool/rules_command.h"
 #include "mltool/webhook_command.h"
 
@@ -22,6 +23,8 @@ int Usage(FILE* out) {
                "files\n"
                "                         (exit 0: all valid, 1: errors, 2: "
                "usage)\n"
+               "  profile ...            build or show a reference profile "
+               "(mltool profile --help)\n"
                "  rules [--config FILE]  print alerting rules (static ones "
                "with FILE's thresholds)\n"
                "  webhook --listen ADDR  Alertmanager webhook receiver; logs "
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
   if (command == "check-config") return CheckConfig(args);
   if (command == "rules") return RunRulesCommand(args);
   if (command == "webhook") return RunWebhookCommand(args);
+  if (command == "profile") return ml_exporter::mltool::RunProfileCommand(args);
   std::fprintf(stderr, "mltool: unknown command \"%s\"\n\n", command.c_str());
   return Usage(stderr);
 }

@@ -31,6 +31,9 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exporter", required=True)
     p.add_argument("--mltool", help="build reference profiles with it")
+    p.add_argument("--plugin", action="append", default=[],
+                   help="a collector plugin (.so) to load too, for the "
+                        "plugin panels; repeatable")
     p.add_argument("--prometheus", default=shutil.which("prometheus"))
     p.add_argument("--config", default=os.path.join(
         demo_stack.REPO, "examples", "configs", "demo.yaml"))
@@ -46,6 +49,16 @@ def main():
         print("prometheus not found (apt-get install prometheus)")
         return 1
     shutil.rmtree(a.workdir, ignore_errors=True)
+    os.makedirs(a.workdir)
+    if a.plugin:
+        # The demo configuration plus a plugins: section.
+        with open(a.config, encoding="utf-8") as f:
+            text = f.read()
+        config = os.path.join(a.workdir, "demo_with_plugins.yaml")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(text.rstrip("\n") + "\n\nplugins:\n" + "".join(
+                f"  - path: {os.path.abspath(x)}\n" for x in a.plugin))
+        a.config = config
     start = time.time()
     with demo_stack.DemoStack(a.workdir, a.exporter, a.config) as stack:
         refs = stack.make_profiles(a.mltool) if a.mltool else None

@@ -56,6 +56,32 @@ struct ModelRoute {
   bool operator==(const ModelRoute&) const = default;
 };
 
+// A reference profile (`mltool profile`) for the models that match the
+// patterns, as in ModelRoute; the first match applies. See docs/drift.md.
+struct ReferenceSpec {
+  std::string model;
+  std::string version;
+  std::string stage;
+  std::string path;  // a profile file, binary or protobuf text form
+
+  bool operator==(const ReferenceSpec&) const = default;
+};
+
+// Settings of the drift collector; its `params` in the configuration
+// override them per collector (docs/drift.md).
+struct DriftOptions {
+  // Length of the sliding window the scores are computed over.
+  double window_seconds = 3600;
+  // Fewer values than this in the window: no score (the window count is
+  // still exported).
+  size_t min_count = 1000;
+  // Models without a reference profile take the first window of their
+  // traffic as the reference; false: they get no drift metrics.
+  bool baseline_from_traffic = false;
+
+  bool operator==(const DriftOptions&) const = default;
+};
+
 struct PipelineOptions {
   // Distinct (model, version, stage) triples. Records of further triples are
   // still counted, under model="__other__", version="__other__",
@@ -100,6 +126,11 @@ struct PipelineOptions {
   std::vector<ModelRoute> routes;
   // Shared libraries that provide more collectors (see docs/plugins.md).
   std::vector<std::string> plugins;
+
+  // Reference profiles by model (drift scores, and the bucket edges of the
+  // model's numeric histograms); the first match applies.
+  std::vector<ReferenceSpec> references;
+  DriftOptions drift;
 };
 
 }  // namespace ml_exporter
