@@ -574,13 +574,17 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
     const std::string& name = f.name;
     for (const ClientMetric& m : f.metric) {
       if (name == "ml_alert_threshold") {
+        // The bound the page judges by: lower for p-values, else upper.
+        const std::string metric = LabelOf(m, "metric");
+        const bool p_value = metric.ends_with("_p_value");
+        if (LabelOf(m, "bound") != (p_value ? "lower" : "upper")) continue;
         const std::string feature = LabelOf(m, "feature");
         const FeatureKey k{LabelOf(m, "model"), LabelOf(m, "version"),
                            LabelOf(m, "stage"), feature};
         if (feature.empty()) {
-          model_thresholds[ModelOf(k)][LabelOf(m, "metric")] = ValueOf(f, m);
+          model_thresholds[ModelOf(k)][metric] = ValueOf(f, m);
         } else {
-          views[k].thresholds[LabelOf(m, "metric")] = ValueOf(f, m);
+          views[k].thresholds[metric] = ValueOf(f, m);
         }
         continue;
       }
@@ -629,7 +633,20 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
     if (snapshots_.empty() ||
         now - snapshots_.back()->time >= kSnapshotSpacing) {
       snapshots_.push_back(current);
-      while (snapshots_.size() > kMaxSnapshots) snapshots_.pop_front();
+      // Thin out: drop the snapshot whose neighbours are closest, so the
+      // kept ones thin with age and still reach back in time.
+      while (snapshots_.size() > kMaxSnapshots) {
+        size_t drop = 1;
+        auto gap = snapshots_.back()->time - snapshots_.front()->time;
+        for (size_t i = 1; i + 1 < snapshots_.size(); ++i) {
+          const auto g = snapshots_[i + 1]->time - snapshots_[i - 1]->time;
+          if (g < gap) {
+            gap = g;
+            drop = i;
+          }
+        }
+        snapshots_.erase(snapshots_.begin() + static_cast<long>(drop));
+      }
     }
     first_view = snapshots_.front()->time;
   }

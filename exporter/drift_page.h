@@ -16,9 +16,10 @@
 // and missing fractions, with a "no reference" note.
 //
 // The exporter's counters are cumulative, so the page remembers a few
-// snapshots of them (one per view, at most one per kSnapshotSpacing) and
-// shows the change since the newest snapshot at least a window old; until
-// one exists, everything since the exporter started.
+// snapshots of them (one per view, at most one per kSnapshotSpacing; at
+// most kMaxSnapshots, thinned so that they reach back further the older
+// they are) and shows the change since the newest snapshot at least a
+// window old; until one exists, everything since the counters started.
 #ifndef ML_EXPORTER_EXPORTER_DRIFT_PAGE_H_
 #define ML_EXPORTER_EXPORTER_DRIFT_PAGE_H_
 
@@ -54,7 +55,7 @@ class DriftPage {
  public:
   static constexpr double kDefaultWindowSeconds = 600;
   static constexpr std::chrono::seconds kSnapshotSpacing{10};
-  static constexpr size_t kMaxSnapshots = 400;  // > 1 h at the spacing
+  static constexpr size_t kMaxSnapshots = 48;
 
   // The alert rules' default thresholds (alerts/ml_exporter.alerts.yml) the
   // page applies where the configuration sets none: threshold metric name

@@ -211,6 +211,46 @@ TEST(DriftPageTest, LiveWindowIsTheChangeSinceAnOldEnoughView) {
   }
 }
 
+TEST(DriftPageTest, SnapshotsThinOutAndStillReachBack) {
+  const auto t0 = std::chrono::system_clock::time_point(seconds(1'000'000));
+  DriftPage page;
+  DriftPageQuery q;
+  q.window_seconds = 3000;
+  // A view every 10 s for 1 h: far more than kMaxSnapshots.
+  for (int s = 0; s <= 3600; s += 10) {
+    Exposition e;
+    e.Numeric("churn", "age", {static_cast<uint64_t>(s), 0, 0, 0}, 0);
+    const std::string html = page.Render(e.Families(), q, t0 + seconds(s));
+    if (s == 3600) {
+      // Some kept snapshot is 3000 s old or a little more.
+      const std::smatch m = [&] {
+        std::smatch r;
+        std::regex_search(html, r, std::regex("over the last ([0-9]+) min"));
+        return r;
+      }();
+      ASSERT_FALSE(m.empty()) << html.substr(html.find("Live:"), 200);
+      const int minutes = std::stoi(m[1]);
+      EXPECT_GE(minutes, 50);
+      EXPECT_LE(minutes, 60);
+    }
+  }
+}
+
+// A configured upper bound of a p-value is not what the page judges by.
+TEST(DriftPageTest, ThresholdBoundsByMetric) {
+  Exposition e;
+  e.Category("asr", "language", "en", 50);
+  e.Drift("asr", "language", "chi2_p_value", 0.5);
+  AddGauge(&e.thresholds,
+           ModelLabelList(Model("asr"), {{"feature", "language"},
+                                         {"metric", "drift_chi2_p_value"},
+                                         {"bound", "upper"}}),
+           0.9);
+  DriftPage page;
+  EXPECT_EQ(page.Render(e.Families(), {}).find("&times; chi2_p_value"),
+            std::string::npos);
+}
+
 TEST(DriftPageTest, CategoricalReferenceAndEscaping) {
   Exposition e;
   e.Category("asr", "language", "en", 50);
