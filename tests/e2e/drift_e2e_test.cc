@@ -147,6 +147,40 @@ TEST(DriftE2E, ScoresRiseWhenTrafficShifts) {
   }
   EXPECT_EQ(live_le.size(), 12u);  // 11 edges (10 bins and the min) + Inf
   EXPECT_EQ(live_le, ref_le);
+  // What alerts/drift.rules.yml computes: live fractions per reference bin
+  // (lower, upper] from the cumulative buckets, joined by label text. The
+  // histogram and the window hold the same 2000 values here, so it must be
+  // the exporter's own PSI.
+  {
+    const std::string age = "feature=\"age\"";
+    const double total =
+        m[Series("ml_feature_value_bucket", age + ",le=\"+Inf\"")];
+    double psi = 0;
+    size_t bins = 0;
+    for (const auto& [series, ratio] : m) {
+      if (series.rfind("ml_reference_feature_bin_ratio{", 0) != 0 ||
+          series.find(age) == std::string::npos) {
+        continue;
+      }
+      const auto label = [&](const std::string& name) {
+        const size_t at = series.find("," + name + "=\"") + name.size() + 3;
+        return series.substr(at, series.find('"', at) - at);
+      };
+      const std::string lower = label("lower"), upper = label("upper");
+      const double at_upper = m.at(
+          Series("ml_feature_value_bucket", age + ",le=\"" + upper + "\""));
+      const double at_lower = lower == "-Inf"
+                                  ? 0
+                                  : m.at(Series("ml_feature_value_bucket",
+                                                age + ",le=\"" + lower + "\""));
+      const double a = (at_upper - at_lower) / total;
+      psi += (a - ratio) * std::log((a + 1e-4) / (ratio + 1e-4));
+      ++bins;
+    }
+    EXPECT_EQ(bins, 12u);
+    psi /= 1 + 1e-4 * static_cast<double>(bins);
+    EXPECT_NEAR(psi, psi_before, 1e-9);
+  }
 
   // The window (3 s) forgets that traffic; then the shifted traffic: age
   // +15, another plan mix with a plan the training data never had.
