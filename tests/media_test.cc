@@ -165,6 +165,27 @@ TEST(Base64Test, RefusesWhatIsNotBase64) {
   }
 }
 
+TEST(Base64Test, RandomTextNeverWritesPastItsBound) {
+  const std::string chars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_= "
+      "\n!\x80";
+  std::mt19937 rng(3);
+  std::string scratch;
+  for (int iteration = 0; iteration < 20000; ++iteration) {
+    std::string text(rng() % 64, ' ');
+    for (char& c : text) c = chars[rng() % chars.size()];
+    scratch.clear();
+    scratch.shrink_to_fit();
+    std::string_view out;
+    if (media::DecodeBase64(text, &scratch, &out)) {
+      ASSERT_LE(out.size(), text.size() * 3 / 4 + 2);
+      ASSERT_EQ(out.data(), scratch.data());
+    }
+    uint8_t head[12];
+    ASSERT_LE(media::DecodeBase64Prefix(text, head, sizeof head), 12u);
+  }
+}
+
 TEST(Base64Test, PrefixDecodesOnlyTheStart) {
   uint8_t head[12];
   const std::string text =
@@ -208,7 +229,9 @@ bool Parse(std::string_view bytes, media::Pcm16* pcm, DecodeError* error) {
 TEST(WavTest, ReadsMonoStereoExtensibleAndSkipsOtherChunks) {
   media::Pcm16 pcm;
   DecodeError error;
-  ASSERT_TRUE(Parse(Wav({1, -2, 3}, 22050), &pcm, &error));
+  // `pcm` points into the parsed bytes: keep them.
+  const std::string mono = Wav({1, -2, 3}, 22050);
+  ASSERT_TRUE(Parse(mono, &pcm, &error));
   EXPECT_EQ(pcm.sample_rate, 22050u);
   EXPECT_EQ(pcm.channels, 1);
   EXPECT_EQ(pcm.frames(), 3u);
@@ -220,9 +243,9 @@ TEST(WavTest, ReadsMonoStereoExtensibleAndSkipsOtherChunks) {
 
   // LIST before fmt, an odd-sized chunk (padded), data before fmt.
   const std::string odd = Chunk("LIST", "abc");
-  ASSERT_TRUE(Parse(
-      Riff(odd + Chunk("data", Samples({5, 6})) + FmtChunk(1, 1, 8000, 16)),
-      &pcm, &error));
+  const std::string reordered =
+      Riff(odd + Chunk("data", Samples({5, 6})) + FmtChunk(1, 1, 8000, 16));
+  ASSERT_TRUE(Parse(reordered, &pcm, &error));
   EXPECT_EQ(pcm.data, Samples({5, 6}));
   EXPECT_EQ(pcm.sample_rate, 8000u);
 
@@ -611,6 +634,37 @@ TEST(ImageStatsTest, RefusesBombsTruncationAndNonImages) {
   AnalyzeImage(Wav({1}), &ok, &error);
   EXPECT_FALSE(ok);
   EXPECT_EQ(error, DecodeError::kNotImage);
+}
+
+TEST(ImageStatsTest, RandomCorruptionIsRefusedOrMeasured) {
+  std::vector<uint8_t> pixels(48 * 32 * 3);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 7);
+  const std::string images[] = {Png(48, 32, 3, pixels),
+                                Jpeg(48, 32, 3, pixels)};
+  media::ImageStatsOptions options;
+  options.max_pixels = 1 << 20;  // keeps corrupted sizes cheap
+  std::mt19937 rng(7);
+  for (int iteration = 0; iteration < 4000; ++iteration) {
+    std::string bytes = images[iteration % 2];
+    const int flips = 1 + static_cast<int>(rng() % 6);
+    for (int k = 0; k < flips; ++k) {
+      bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    }
+    if (rng() % 4 == 0) bytes.resize(rng() % (bytes.size() + 1));
+    media::ImageStats stats;
+    DecodeError error = DecodeError::kCount;
+    if (media::AnalyzeImage(bytes, options, &stats, &error)) {
+      ASSERT_GT(stats.width, 0u);
+      ASSERT_GE(stats.brightness_ratio, 0);
+      ASSERT_LE(stats.brightness_ratio, 1);
+      ASSERT_LE(stats.contrast_ratio, 0.5);
+    } else {
+      ASSERT_TRUE(error == DecodeError::kDecodeFailed ||
+                  error == DecodeError::kImageTooLarge ||
+                  error == DecodeError::kNotImage)
+          << static_cast<int>(error);
+    }
+  }
 }
 
 // --- text ------------------------------------------------------------------
