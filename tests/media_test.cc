@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <stb/stb_image_write.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collectors/media_collectors.h"
@@ -1076,6 +1078,50 @@ TEST(MediaCollectorsTest, FeaturesAreCappedPerModel) {
   EXPECT_EQ(CounterValue(f, "ml_exporter_cardinality_overflow_total",
                          {{"limit", "max_features"}}),
             4);
+}
+
+TEST(MediaCollectorsTest, ThreadsObserveWhileScrapesRead) {
+  auto pipeline =
+      MakePipeline({Spec("audio"), Spec("image"), Spec("text", "", {"q"})});
+  const std::string wav = Wav(Sine(1600, 3000), 16000);
+  const std::string png = Png(8, 8, 1, std::vector<uint8_t>(64, 128));
+  constexpr int kThreads = 4, kRecords = 300;
+  std::atomic<bool> done{false};
+  std::thread scraper([&] {
+    while (!done.load()) pipeline->Collect();
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      RecordBuilder b;
+      for (int i = 0; i < kRecords; ++i) {
+        b.Reset();
+        b.Model("m").Input("q", "hello world");
+        Record record = b.record();
+        // A new feature name now and then, so cells grow during scrapes.
+        const std::string name = "mic" + std::to_string((i + t) % 5);
+        record.blobs = {Blob{name, wav, false}, Blob{"cam", png, false}};
+        ASSERT_TRUE(pipeline->Observe(record).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  done = true;
+  scraper.join();
+  const Families f = pipeline->Collect();
+  uint64_t audio = 0;
+  for (int k = 0; k < 5; ++k) {
+    audio += Count(f, "ml_audio_duration_seconds",
+                   Feature("m", "mic" + std::to_string(k)));
+  }
+  EXPECT_EQ(audio, uint64_t{kThreads * kRecords});
+  EXPECT_EQ(Count(f, "ml_image_width_pixels", Feature("m", "cam")),
+            uint64_t{kThreads * kRecords});
+  EXPECT_EQ(CounterValue(f, "ml_text_observations_total", Feature("m", "q")),
+            kThreads * kRecords);
+  EXPECT_NEAR(Sum(f, "ml_audio_duration_seconds", Feature("m", "mic0")),
+              0.1 * Count(f, "ml_audio_duration_seconds", Feature("m", "mic0")),
+              1e-9);
 }
 
 TEST(MediaCollectorsTest, InvalidParamsSayWhatIsWrong) {
