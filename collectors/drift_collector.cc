@@ -166,22 +166,42 @@ struct ModelState {
   std::mutex ring_mu;
 };
 
-// One thread's counts of one field in its current slot.
+// One thread's counts of one field in its current slot. The members every
+// value touches come first, in one cache line.
+// What counting a number needs from the reference, copied next to the
+// counters (the reference itself spans many cache lines).
+struct NumericBins {
+  const double* guide = nullptr;
+  const double* blocks = nullptr;
+  const double* edges = nullptr;
+  const int32_t* point_of_edge = nullptr;  // null: no point counters
+  uint32_t guides = 0;
+  uint32_t size = 0;  // edges
+  uint32_t value_bins = 0;
+  uint32_t first_exact_bin = 0;
+  uint32_t last_exact_bin = 0;
+  bool scored = false;  // the reference has a distribution
+  double min = 0;
+  double max = 0;
+};
+
 struct FieldCells {
   explicit FieldCells(FieldState* state) : state(state) {}
   FieldState* const state;
-  // Set, with `bins`, under the shard's mutex once the reference is known.
+  // Set, with `bins` and `numeric`, under the shard's mutex once the
+  // reference is known.
   const PreparedField* ref = nullptr;
-  size_t nbins = 0;
   std::unique_ptr<OwnedCounter[]> bins;
+  uint64_t last_seen = 0;
+  bool dirty = false;  // counted anything in this slot (owner only)
+  size_t nbins = 0;
+  NumericBins numeric;
   OwnedCounter excluded[kReasons];
   OwnedCounter unseen;
   OwnedSum excess_below;
   OwnedSum excess_above;
   OwnedSum first_excess;
   OwnedSum last_excess;
-  uint64_t last_seen = 0;
-  bool dirty = false;  // counted anything in this slot (owner only)
   // Baseline values not yet handed to the field's Baseline (owner only).
   std::vector<double> pending_numbers;
   std::vector<std::string> pending_strings;
@@ -193,6 +213,7 @@ struct FieldCells {
 struct ModelCells {
   std::deque<FieldCells> fields;  // by field id; grown under the shard mutex
   StringMap<uint32_t> ids[2];     // admitted names only: bounded
+  std::vector<FieldCells*> resolved;  // scratch: one record's fields
   uint64_t seq = 0;
   int64_t slot = -1;  // of the counts in `fields`; written under the mutex
 };
@@ -442,10 +463,25 @@ class DriftCollector : public Collector {
                    const std::vector<Field>& fields,
                    const std::vector<FieldValue>& list_items, uint64_t seq,
                    double now) {
+    // Resolve every field first, then count with the next fields' cells
+    // already on their way into the cache: with many features the counting
+    // waits on memory, not on arithmetic.
+    std::vector<FieldCells*>& resolved = cells.resolved;
+    resolved.clear();
     for (const Field& field : fields) {
       const uint32_t id = FieldId(model, shard, cells, side, field.name);
-      if (id == kUntracked) continue;
-      FieldCells& f = cells.fields[id];
+      resolved.push_back(id == kUntracked ? nullptr : &cells.fields[id]);
+    }
+    constexpr size_t kAhead = 4;
+    for (size_t k = 0; k < fields.size(); ++k) {
+      if (k + kAhead < resolved.size() && resolved[k + kAhead] != nullptr) {
+        const FieldCells* next = resolved[k + kAhead];
+        __builtin_prefetch(next);
+        __builtin_prefetch(next->numeric.guide);
+      }
+      if (resolved[k] == nullptr) continue;
+      const Field& field = fields[k];
+      FieldCells& f = *resolved[k];
       f.last_seen = seq;
       f.dirty = true;
       const FieldValue& v = field.value;
@@ -545,6 +581,21 @@ class DriftCollector : public Collector {
     std::lock_guard<std::mutex> lock(shard.mu);
     f.nbins = ref->bin_count();
     f.bins = std::make_unique<OwnedCounter[]>(f.nbins);
+    if (ref->kind != profile::v1::FieldProfile::CATEGORICAL && ref->bins) {
+      NumericBins& n = f.numeric;
+      n.guide = ref->index.guide();
+      n.blocks = ref->index.blocks();
+      n.edges = ref->bins->edges().data();
+      n.point_of_edge = ref->points > 0 ? ref->point_of_edge.data() : nullptr;
+      n.guides = static_cast<uint32_t>(ref->index.guides());
+      n.size = static_cast<uint32_t>(ref->index.size());
+      n.value_bins = static_cast<uint32_t>(ref->value_bin_count());
+      n.first_exact_bin = static_cast<uint32_t>(ref->first_exact_bin);
+      n.last_exact_bin = static_cast<uint32_t>(ref->last_exact_bin);
+      n.scored = ref->has_distribution;
+      n.min = ref->min;
+      n.max = ref->max;
+    }
     f.ref = ref;
     f.pending_numbers = {};
     f.pending_strings = {};
@@ -588,29 +639,31 @@ class DriftCollector : public Collector {
       f.excluded[kWrongType].Add(1);
       return;
     }
-    CountNumber(f, *ref, v);
+    CountNumber(f, v);
   }
 
-  static void CountNumber(FieldCells& f, const PreparedField& ref, double v) {
+  static void CountNumber(FieldCells& f, double v) {
     if (!std::isfinite(v)) {
       f.excluded[kNonfinite].Add(1);
       return;
     }
-    const size_t bin = ref.bins->BucketOf(v);
+    const NumericBins& n = f.numeric;
+    const size_t bin =
+        profile::BinIndex::Find(n.guide, n.guides, n.blocks, n.size, v);
     f.bins[bin].Add(1);
-    if (!ref.has_distribution) return;
-    const std::vector<double>& edges = ref.bins->edges();
-    if (bin < edges.size() && ref.point_of_edge[bin] >= 0 && v == edges[bin]) {
-      f.bins[ref.value_bin_count() + ref.point_of_edge[bin]].Add(1);
+    if (!n.scored) return;
+    if (n.point_of_edge != nullptr && bin < n.size &&
+        n.point_of_edge[bin] >= 0 && v == n.edges[bin]) {
+      f.bins[n.value_bins + n.point_of_edge[bin]].Add(1);
     }
-    if (v <= ref.min) {
-      f.excess_below.Add(ref.min - v);
-    } else if (v > ref.max) {
-      f.excess_above.Add(v - ref.max);
-    } else if (bin == ref.first_exact_bin) {
-      f.first_excess.Add(edges[bin] - v);
-    } else if (bin == ref.last_exact_bin) {
-      f.last_excess.Add(edges[bin] - v);
+    if (v <= n.min) {
+      f.excess_below.Add(n.min - v);
+    } else if (v > n.max) {
+      f.excess_above.Add(v - n.max);
+    } else if (bin == n.first_exact_bin) {
+      f.first_excess.Add(n.edges[bin] - v);
+    } else if (bin == n.last_exact_bin) {
+      f.last_excess.Add(n.edges[bin] - v);
     }
   }
 
@@ -641,7 +694,7 @@ class DriftCollector : public Collector {
         return;
       }
       case profile::v1::FieldProfile::TEXT:
-        CountNumber(f, *ref, static_cast<double>(internal::Utf8Length(s)));
+        CountNumber(f, static_cast<double>(internal::Utf8Length(s)));
         return;
       default:
         f.excluded[kWrongType].Add(1);
@@ -788,6 +841,7 @@ class DriftCollector : public Collector {
       AddGauge(&out->count[f.side], field_labels(),
                static_cast<double>(values));
       for (int r = 0; r < kReasons; ++r) {
+        if (t.excluded[r] == 0) continue;  // no series for a reason unseen
         AddGauge(&out->excluded[f.side],
                  field_labels({{"reason", kReasonNames[r]}}),
                  static_cast<double>(t.excluded[r]));
@@ -894,12 +948,9 @@ class DriftCollector : public Collector {
                    ref.coarse_counts, ref.sum);
       const double total = static_cast<double>(ref.count);
       for (size_t b = 0; b < ref.coarse_counts.size(); ++b) {
-        const double lower = b == 0 ? -INFINITY : ref.coarse_edges[b - 1];
-        const double upper =
-            b < ref.coarse_edges.size() ? ref.coarse_edges[b] : INFINITY;
         AddGauge(&out->ref_bin[side],
-                 field_labels({{"lower", profile::FormatBound(lower)},
-                               {"upper", profile::FormatBound(upper)}}),
+                 field_labels({{"lower", ref.coarse_bound_labels[b]},
+                               {"upper", ref.coarse_bound_labels[b + 1]}}),
                  static_cast<double>(ref.coarse_counts[b]) / total);
       }
       return;

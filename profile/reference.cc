@@ -208,8 +208,14 @@ void PrepareNumeric(const v1::NumericProfile& n, PreparedField* out) {
   out->sum = n.sum();
   out->coarse_edges.assign(n.edges().begin(), n.edges().end());
   out->coarse_counts.assign(n.counts().begin(), n.counts().end());
+  out->coarse_bound_labels.push_back(FormatBound(-INFINITY));
+  for (double e : out->coarse_edges) {
+    out->coarse_bound_labels.push_back(FormatBound(e));
+  }
+  out->coarse_bound_labels.push_back(FormatBound(INFINITY));
   if (!out->has_distribution) {
     out->bins = std::make_unique<internal::BucketEdges>(out->coarse_edges);
+    out->index = BinIndex(out->bins->edges());
     out->coarse_of_bin.assign(out->bins->bucket_count(), 0);
     out->ref_cdf.assign(out->coarse_edges.size(), 0);
     out->ref_below = out->ref_cdf;
@@ -259,6 +265,7 @@ void PrepareNumeric(const v1::NumericProfile& n, PreparedField* out) {
     }
   }
   out->bins = std::make_unique<internal::BucketEdges>(edges);
+  out->index = BinIndex(edges);
   out->min = n.quantile_edges(0);
   out->max = n.quantile_edges(n.quantile_edges_size() - 1);
   out->min_edge = static_cast<size_t>(
@@ -297,6 +304,19 @@ void PrepareNumeric(const v1::NumericProfile& n, PreparedField* out) {
 }
 
 }  // namespace
+
+BinIndex::BinIndex(const std::vector<double>& edges) : size_(edges.size()) {
+  const size_t blocks = (edges.size() + kBlock - 1) / kBlock;
+  blocks_.reset(static_cast<double*>(
+      std::aligned_alloc(64, std::max<size_t>(blocks, 1) * kBlock * 8)));
+  for (size_t i = 0; i < blocks * kBlock; ++i) {
+    blocks_[i] = i < edges.size() ? edges[i] : INFINITY;
+  }
+  for (size_t b = 0; b < blocks; ++b) {
+    guide_.push_back(
+        edges[std::min(b * kBlock + kBlock - 1, edges.size() - 1)]);
+  }
+}
 
 size_t PreparedField::value_bin_count() const {
   if (kind == v1::FieldProfile::CATEGORICAL) return category_names.size() + 1;

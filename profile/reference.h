@@ -5,6 +5,7 @@
 #define ML_EXPORTER_PROFILE_REFERENCE_H_
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,55 @@
 
 namespace ml_exporter::profile {
 
+// Finds the bin of a value among many edges with few cache lines: the
+// edges in blocks of 8 (one 64-byte line each, padded with +Inf) under a
+// guide holding each block's last edge.
+class BinIndex {
+ public:
+  BinIndex() = default;
+  explicit BinIndex(const std::vector<double>& edges);
+
+  // Index of the first edge >= v (edges.size() when none), as
+  // internal::BucketEdges::BucketOf. v must not be NaN.
+  size_t BinOf(double v) const {
+    return Find(guide_.data(), guide_.size(), blocks_.get(), size_, v);
+  }
+
+  // The same on the raw arrays, for callers that keep them at hand.
+  static size_t Find(const double* guide, size_t guides, const double* blocks,
+                     size_t size, double v) {
+    size_t lo = 0;
+    size_t len = guides;
+    while (len > 0) {
+      const size_t half = len / 2;
+      if (guide[lo + half] < v) {
+        lo += half + 1;
+        len -= half + 1;
+      } else {
+        len = half;
+      }
+    }
+    if (lo == guides) return size;
+    const double* block = blocks + lo * kBlock;
+    size_t below = 0;
+    for (size_t k = 0; k < kBlock; ++k) below += block[k] < v;
+    return lo * kBlock + below;
+  }
+  const double* guide() const { return guide_.data(); }
+  size_t guides() const { return guide_.size(); }
+  const double* blocks() const { return blocks_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr size_t kBlock = 8;
+  struct Free {
+    void operator()(double* p) const { std::free(p); }
+  };
+  size_t size_ = 0;
+  std::vector<double> guide_;
+  std::unique_ptr<double[], Free> blocks_;
+};
+
 // One field of a reference, ready for scoring.
 struct PreparedField {
   std::string name;
@@ -31,6 +81,7 @@ struct PreparedField {
   // in the bins delimited by `bins` (the profile's quantile summary, which
   // holds its histogram edges too), then in `points`.
   std::unique_ptr<internal::BucketEdges> bins;
+  BinIndex index;  // over bins->edges()
   // Reference fraction of values <= each edge of `bins`, and < it (the
   // same where no point mass is tracked).
   std::vector<double> ref_cdf;
@@ -44,6 +95,8 @@ struct PreparedField {
   std::vector<uint32_t> coarse_of_bin;
   std::vector<double> coarse_edges;     // the profile's edges
   std::vector<uint64_t> coarse_counts;  // per histogram bin, +Inf last
+  // Each histogram bin's bounds as `le` prints them: "-Inf", edges, "+Inf".
+  std::vector<std::string> coarse_bound_labels;
   size_t min_edge = 0;  // index in bins->edges() of the reference minimum
   size_t max_edge = 0;  // ... and maximum
   // The two outermost bins inside [min, max] (0: none), where the

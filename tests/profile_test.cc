@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "config/config_loader.h"
 #include "profile/profile_builder.h"
 #include "profile/reference.h"
 #include "profile/training_data.h"
@@ -328,6 +331,90 @@ TEST(ValidateProfile, InconsistentCountsAreNamed) {
   c->mutable_categorical()->add_categories()->set_value("a");
   EXPECT_EQ(ValidateProfile(p).message(),
             "outputs[0] \"c\": category \"a\" is listed twice");
+}
+
+}  // namespace
+}  // namespace ml_exporter::profile
+
+// --- the configuration file: models[].reference and drift params -----------
+
+namespace ml_exporter::profile {
+namespace {
+
+const std::vector<std::string> kKnown = {"drift", "inputs", "outputs",
+                                         "software"};
+
+class ReferenceConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char t[] = "/tmp/ml_exporter_profile_cfg_XXXXXX";
+    dir_ = mkdtemp(t);
+    ReferenceProfile p;
+    FieldAccumulator acc;
+    acc.AddNumber(1);
+    *p.add_features() = acc.Finish("x", 1, BuildOptions{});
+    std::ofstream(dir_ + "/churn.profile") << p.SerializeAsString();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Status Load(const std::string& yaml, config::LoadedConfig* loaded,
+              const PipelineOptions& base = {}) {
+    return config::LoadConfigText(yaml, dir_ + "/c.yaml", base, kKnown, loaded);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(ReferenceConfig, PathsAreRelativeToTheFileAndComeFirst) {
+  PipelineOptions base;
+  base.references = {{"churn", "", "", "/from/flag.profile"}};
+  config::LoadedConfig loaded;
+  ASSERT_TRUE(Load("models:\n"
+                   "  - model: churn\n"
+                   "    stage: main\n"
+                   "    reference: churn.profile\n",
+                   &loaded, base)
+                  .ok());
+  ASSERT_EQ(loaded.options.references.size(), 2u);
+  EXPECT_EQ(loaded.options.references[0],
+            (ReferenceSpec{"churn", "", "main", dir_ + "/churn.profile"}));
+  EXPECT_EQ(loaded.options.references[1].path, "/from/flag.profile");
+}
+
+TEST_F(ReferenceConfig, ErrorsHaveTheirPosition) {
+  config::LoadedConfig loaded;
+  Status s = Load(
+      "models:\n"
+      "  - model: churn\n"
+      "    reference: nope.profile\n",
+      &loaded);
+  EXPECT_EQ(s.message(),
+            dir_ + "/c.yaml:3:16: cannot read reference profile \"" + dir_ +
+                "/nope.profile\": No such file or directory");
+  s = Load(
+      "default_collectors:\n"
+      "  - name: drift\n"
+      "    params: {window_seconds: 0}\n",
+      &loaded);
+  EXPECT_EQ(s.message(), dir_ +
+                             "/c.yaml:3:13: drift param \"window_seconds\" "
+                             "must be a number > 0");
+  s = Load(
+      "default_collectors:\n"
+      "  - name: drift\n"
+      "    params: {methods: [psi, kl]}\n",
+      &loaded);
+  EXPECT_NE(s.message().find("c.yaml:3:13: unknown drift method \"kl\"; known: "
+                             "psi, jensen_shannon, ks, wasserstein, "
+                             "wasserstein_normalized, chi2_p_value"),
+            std::string::npos)
+      << s.message();
+  EXPECT_TRUE(Load("default_collectors:\n"
+                   "  - name: drift\n"
+                   "    params: {window_seconds: 600, min_count: 200, "
+                   "baseline: true, methods: [psi, ks]}\n",
+                   &loaded)
+                  .ok());
 }
 
 }  // namespace
