@@ -72,8 +72,8 @@ struct ReferenceSpec {
 struct DriftOptions {
   // Length of the sliding window the scores are computed over.
   double window_seconds = 3600;
-  // Fewer values than this in the window: no score (the window count is
-  // still exported).
+  // Fewer values than this in the window: no score (the number of values,
+  // ml_feature_window_values, is still exported).
   size_t min_count = 1000;
   // Models without a reference profile take the first window of their
   // traffic as the reference; false: they get no drift metrics.
