@@ -58,6 +58,31 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
+def series(metrics, name, **labels):
+    """Lines of the exposition for `name` with these label values."""
+    return [line for line in metrics.splitlines()
+            if line.startswith(name + "{")
+            and all(f'{k}="{v}"' in line for k, v in labels.items())]
+
+
+def data_ready(metrics, with_reference):
+    """Whether the exposition has what the checks need; else why not."""
+    features = {re.search(r'model="([^"]*)".*feature="([^"]*)"', line).groups()
+                for line in series(metrics, "ml_feature_observations_total")}
+    if len(features) < 12:
+        return False, f"{len(features)} features seen, waiting for 12"
+    if not with_reference:
+        return True, ""
+    for feature in ("brightness", "snr_db"):
+        if not series(metrics, "ml_feature_drift", feature=feature, method="psi"):
+            return False, f"no PSI of {feature} yet"
+    refs = {re.search(r'feature="([^"]*)"', line).group(1)
+            for line in series(metrics, "ml_reference_feature_value_count")}
+    if len(refs) < 5:
+        return False, f"reference histograms of {len(refs)} features, waiting for 5"
+    return True, ""
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,7 +93,9 @@ def main():
                                                     "demo.yaml"))
     p.add_argument("--out", required=True)
     p.add_argument("--seconds", type=float, default=12,
-                   help="seconds of traffic before the page is loaded")
+                   help="seconds of traffic at least before the page is loaded")
+    p.add_argument("--timeout", type=float, default=90,
+                   help="seconds to wait at most for the data the checks need")
     a = p.parse_args()
     if not a.chromium:
         print("chromium not found (apt-get install chromium)")
@@ -89,11 +116,23 @@ def main():
         if refs:
             stack.extra_args.append("--reference=" + refs)
         url = stack.start_exporter()
-        stack.start_stream(rate=250, duration=a.seconds + 60, shift=True)
+        start = time.time()
+        stack.start_stream(rate=250, duration=a.timeout + 30, shift=True)
         time.sleep(2)
         # A first view, so that the next ones can show a window.
         urllib.request.urlopen(url + "/drift", timeout=10).read()
-        time.sleep(max(0.0, a.seconds - 2))
+        # Then wait for what the checks need (a loaded machine feeds the
+        # exporter slowly): values of every demo feature and, with
+        # references, the reference histograms and drift scores of the
+        # shifted features.
+        ready, why = False, ""
+        while not ready and time.time() - start < a.timeout:
+            time.sleep(1)
+            ready, why = data_ready(demo_stack.http_get(url + "/metrics")[1],
+                                    bool(refs))
+            ready = ready and time.time() - start >= a.seconds
+        print(f"after {time.time() - start:.0f} s: " +
+              ("the metrics the checks need are there" if ready else why))
 
         status, landing = demo_stack.http_get(url + "/")
         check(status == 200 and 'href="/drift"' in landing,
