@@ -492,6 +492,14 @@ def detail_link(uid, slug, title, labels):
 DASHED = {"dash": [4, 6], "fill": "dash"}
 
 
+def dotted(*refs):
+    return [{"matcher": {"id": "byFrameRefID", "options": ref},
+             "properties": [{"id": "custom.lineStyle",
+                             "value": {"dash": [0, 10], "fill": "dot"}},
+                            {"id": "custom.lineWidth", "value": 2}]}
+            for ref in refs]
+
+
 def dashed(*refs):
     return [{"matcher": {"id": "byFrameRefID", "options": ref},
              "properties": [{"id": "custom.lineStyle", "value": DASHED}]}
@@ -763,16 +771,22 @@ def inputs():
           "reference, by method (ml_feature_drift, the largest over "
           "replicas): PSI, Jensen-Shannon distance, Kolmogorov-Smirnov "
           "statistic, Wasserstein distance (raw and over the reference's "
-          "standard deviation); higher is more drift. Dashed red: the "
-          "MLFeatureDrift thresholds (configured drift_<method>, or the "
-          "rule's PSI default).",
+          "standard deviation); higher is more drift. Dotted: PSI, KS and "
+          "Jensen-Shannon of the last hour summed over every replica, "
+          "computed in PromQL (model_feature:ml_feature_drift:rate1h, "
+          "alerts/drift.rules.yml). Dashed red: the MLFeatureDrift "
+          "thresholds (configured drift_<method>, or the rule's PSI "
+          "default).",
           [target(f"max by ({by_f}, method) (ml_feature_drift{{{f}, "
                   f'method!="chi2_p_value"}})',
                   "{{method}} " + legend_f),
+           target(f"model_feature:ml_feature_drift:rate1h{{{f}}}",
+                  "{{method}} all replicas 1h " + legend_f, "F"),
            threshold_target("MLFeatureDrift",
                             f + ', metric!="drift_chi2_p_value"',
                             "threshold {{metric}} " + legend_f)],
-          "short", w=8, alert="MLFeatureDrift", min_value=0, decimals=3)
+          "short", w=8, alert="MLFeatureDrift", min_value=0, decimals=3,
+          overrides=dotted("F"))
     d.add("timeseries", "Chi-squared p-value: $feature",
           "p-value of a chi-squared test of the feature's recent values "
           "against the reference (ml_feature_drift{method=\"chi2_p_value\"}); "
@@ -939,15 +953,20 @@ def outputs():
                               "unit": "short"}))
     d.add("timeseries", "Output drift",
           "Drift of the outputs' recent distribution against the reference "
-          "profile, by method (ml_output_drift, drift collector). Dashed "
-          "red: the MLOutputDrift thresholds.",
+          "profile, by method (ml_output_drift, drift collector). Dotted: "
+          "the last hour over every replica, in PromQL "
+          "(model_output:ml_output_drift:rate1h). Dashed red: the "
+          "MLOutputDrift thresholds.",
           [target(f"max by ({by_o}, method) (ml_output_drift{{{o}, "
                   f'method!="chi2_p_value"}})',
                   "{{method}} " + legend_o),
+           target(f"model_output:ml_output_drift:rate1h{{{o}}}",
+                  "{{method}} all replicas 1h " + legend_o, "F"),
            threshold_target("MLOutputDrift",
                             o_thr + ', metric!="drift_chi2_p_value"',
                             "threshold {{metric}} {{model}} {{feature}}")],
-          "short", w=12, alert="MLOutputDrift", min_value=0, decimals=3)
+          "short", w=12, alert="MLOutputDrift", min_value=0, decimals=3,
+          overrides=dotted("F"))
 
     d.row("Delayed labels (feedback collector)")
     d.add("timeseries", "Accuracy from delayed labels",
