@@ -580,6 +580,32 @@ TEST_F(DriftCollectorTest, ThreadsAreMergedAtScrape) {
   EXPECT_EQ(WindowCount(f, "x"), 2001);
 }
 
+TEST_F(DriftCollectorTest, ConcurrentObserveCollectAndRotate) {
+  // Window 1000 s in slots of 100 s; the clock crosses five slots while
+  // four threads observe and the scrape runs: nothing lost or counted twice.
+  Harness h(Refs(), TestDrift(1, 1000));
+  constexpr int kThreads = 4, kValues = 20000;
+  std::atomic<int> running{kThreads};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&h, &running, t] {
+      for (int i = 0; i < kValues; ++i) {
+        h.ObserveInput("x", FieldValue::Number(((i + t) % 100) / 10.0));
+      }
+      --running;
+    });
+  }
+  while (running > 0) {
+    h.Collect();
+    g_now = std::min(g_now.load() + 1.0, 1499.0);
+  }
+  for (auto& t : threads) t.join();
+  g_now = 1500;
+  h.ObserveInput("c", FieldValue::String("a"));  // this thread rotates too
+  const Families f = h.Collect();
+  EXPECT_EQ(WindowCount(f, "x"), kThreads * kValues);
+}
+
 TEST_F(DriftCollectorTest, ExportsTheReferenceDistribution) {
   Harness h(Refs());
   h.ObserveNumbers("x", {1});
