@@ -193,8 +193,9 @@ int main(int argc, char** argv) {
   options.drift.min_count = FLAGS_drift_min_count;
   options.drift.baseline_from_traffic = FLAGS_drift_baseline;
   for (const ml_exporter::ReferenceSpec& r : options.references) {
-    mi::Log(mi::LogLevel::kInfo,
-            "drift reference for model " + r.model + ": " + r.path);
+    bool mismatch = false;
+    const std::string line = mi::DescribeReference(r, &mismatch);
+    mi::Log(mismatch ? mi::LogLevel::kWarning : mi::LogLevel::kInfo, line);
   }
   std::string listen_address = FLAGS_listen_address;
   size_t max_body_bytes = FLAGS_max_body_bytes;

@@ -56,4 +56,22 @@ Status ParseReferenceFlags(const std::vector<std::string>& values,
   return Status::Ok();
 }
 
+std::string DescribeReference(const ReferenceSpec& spec, bool* mismatch) {
+  *mismatch = false;
+  Status status;
+  const auto profile = profile::LoadReference(spec.path, &status);
+  std::string line =
+      "drift reference for model " + spec.model + ": " + spec.path;
+  if (!profile) return line + " (" + status.message() + ")";
+  line += " (profile of model '" + profile->model + "' from " +
+          profile->source + ", " + std::to_string(profile->features.size()) +
+          " features, " + std::to_string(profile->outputs.size()) + " outputs)";
+  if (!profile->model.empty() && spec.model.find('*') == std::string::npos &&
+      profile->model != spec.model) {
+    line += "; the profile was made for model '" + profile->model + "'";
+    *mismatch = true;
+  }
+  return line;
+}
+
 }  // namespace ml_exporter::internal

@@ -24,6 +24,10 @@ std::vector<std::string> RepeatedFlagValues(int argc, char** argv,
 Status ParseReferenceFlags(const std::vector<std::string>& values,
                            std::vector<ReferenceSpec>* specs);
 
+// One line for the log about `spec`'s profile: its model, fields and
+// source. `*mismatch`: the profile was made for another model.
+std::string DescribeReference(const ReferenceSpec& spec, bool* mismatch);
+
 }  // namespace ml_exporter::internal
 
 #endif  // ML_EXPORTER_EXPORTER_REFERENCE_FLAGS_H_
