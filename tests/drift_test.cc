@@ -606,6 +606,53 @@ TEST_F(DriftCollectorTest, ConcurrentObserveCollectAndRotate) {
   EXPECT_EQ(WindowCount(f, "x"), kThreads * kValues);
 }
 
+TEST(DriftText, FreeTextDriftsByItsLength) {
+  TempDir dir;
+  profile::FieldAccumulator acc;
+  for (int i = 0; i < 2000; ++i) {
+    acc.AddPresent();
+    acc.AddString("query " + std::to_string(i));  // 7 to 10 characters
+  }
+  profile::BuildOptions options;
+  options.max_categories = 100;
+  ReferenceProfile p;
+  *p.add_features() = acc.Finish("q", 2000, options);
+  ASSERT_EQ(p.features(0).kind(), FieldProfile::TEXT);
+  Harness h({{"m", "", "", WriteProfile(dir, p)}});
+  for (int i = 0; i < 500; ++i) {
+    h.ObserveInput(
+        "q", FieldValue::String("a much longer query " + std::to_string(i)));
+  }
+  const Families f = h.Collect();
+  EXPECT_EQ(WindowCount(f, "q"), 500);
+  EXPECT_EQ(Drift(f, "q", "ks"), 1);  // every length above the reference's
+  EXPECT_GT(Drift(f, "q", "wasserstein"), 10);
+  EXPECT_TRUE(std::isnan(Drift(f, "q", "chi2_p_value")));
+  EXPECT_TRUE(std::isnan(GaugeValue(f, "ml_feature_unseen_category_ratio",
+                                    ModelSeries("m", {{"feature", "q"}}))));
+}
+
+TEST_F(DriftCollectorTest, ListElementsAreValues) {
+  Harness h(Refs());
+  Record r;
+  r.model = "m";
+  r.list_items = {FieldValue::Number(1), FieldValue::Number(2),
+                  FieldValue::Number(3)};
+  FieldValue list;
+  list.kind = FieldValue::Kind::kList;
+  list.list_begin = 0;
+  list.list_size = 3;
+  r.inputs = {{"x", list}};
+  h.Observe(r);
+  FieldValue empty;
+  empty.kind = FieldValue::Kind::kList;
+  r.inputs = {{"x", empty}};
+  h.Observe(r);
+  const Families f = h.Collect();
+  EXPECT_EQ(WindowCount(f, "x"), 3);
+  EXPECT_EQ(Excluded(f, "x", "null"), 1);  // the empty list
+}
+
 TEST_F(DriftCollectorTest, ExportsTheReferenceDistribution) {
   Harness h(Refs());
   h.ObserveNumbers("x", {1});
