@@ -64,6 +64,10 @@ void FileFollower::Drain(bool flush_partial) {
   if (flush_partial && buffer_.size() > start) end = buffer_.size();
   if (end != std::string::npos && end >= start) {
     std::string_view lines(buffer_.data() + start, end - start);
+    // Back-pressure: wait for the budget. When stopping, what was read is
+    // still observed, budget or not.
+    IngestLimiter::Slot slot;
+    if (options_.limiter) slot = options_.limiter->Acquire(stop_);
     const IngestResult result = ingestor->IngestNdjson(lines, next_line_);
     for (const IngestError& e : result.errors) {
       LogRateLimited(
@@ -181,7 +185,13 @@ void FileFollower::RunFile() {
     if (!exists || named.st_ino != current.st_ino ||
         named.st_dev != current.st_dev) {
       // Rotated or deleted: the old file is complete, so a last line
-      // without its newline is still a line.
+      // without its newline is still a line. Lines written between our
+      // last read and the rename are read first.
+      ssize_t rest;
+      while ((rest = read(fd, chunk.data(), chunk.size())) > 0) {
+        buffer_.append(chunk.data(), static_cast<size_t>(rest));
+        Drain(false);
+      }
       Drain(true);
       close(fd);
       fd = -1;

@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
+#include "exporter/ingest_limiter.h"
 #include "ml_exporter/pipeline.h"
 
 namespace ml_exporter::internal {
@@ -21,6 +23,10 @@ struct FileFollowerOptions {
   bool from_start = false;
   std::chrono::milliseconds poll_interval{200};
   size_t max_line_bytes = 16 << 20;
+  // The shared ingest budget: each chunk of lines waits for a slot, so a
+  // busy exporter reads more slowly instead of dropping lines. Null: no
+  // limit.
+  std::shared_ptr<IngestLimiter> limiter;
   // Standard input only: stop the follower (not the process) at EOF.
 };
 

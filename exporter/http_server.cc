@@ -3,14 +3,18 @@
 #include <civetweb.h>
 #include <prometheus/text_serializer.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <string_view>
 
 #include "exporter/logging.h"
 #include "exporter/process_metrics.h"
 #include "exporter/status_json.h"
+#include "exporter/tls.h"
 #include "ml_exporter/ingest.h"
+#include "ml_exporter/metric_builder.h"
 
 namespace ml_exporter::internal {
 namespace {
@@ -21,6 +25,8 @@ const char* StatusText(int code) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 404:
       return "Not Found";
     case 405:
@@ -31,6 +37,8 @@ const char* StatusText(int code) {
       return "Payload Too Large";
     case 415:
       return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
     case 500:
       return "Internal Server Error";
     case 503:
@@ -123,25 +131,61 @@ int ReadBody(mg_connection* conn, size_t limit, std::string* body) {
 
 }  // namespace
 
+struct HttpServer::IngestBuffers {
+  IngestBuffers(Pipeline* pipeline, size_t max_line_bytes)
+      : ingestor(pipeline, IngestSource::kHttp) {
+    ingestor.set_max_line_bytes(max_line_bytes);
+  }
+  Ingestor ingestor;
+  std::string body;
+};
+
+HttpServer::HttpServer(const HttpServerOptions& options, Pipeline* pipeline)
+    : options_(options), pipeline_(pipeline) {}
+
 Status HttpServer::Start(const HttpServerOptions& options, Pipeline* pipeline,
                          std::unique_ptr<HttpServer>* server) {
+  if (!options.ingest_limiter) {
+    return Status::InvalidArgument("HttpServer needs an ingest limiter");
+  }
   std::unique_ptr<HttpServer> s(new HttpServer(options, pipeline));
+  for (size_t i = 0; i < options.ingest_limiter->slots(); ++i) {
+    s->ingest_buffers_.push_back(
+        std::make_unique<IngestBuffers>(pipeline, options.max_body_bytes));
+  }
+  std::string ports = options.listen_address;
+  if (options.web.tls.enabled) {
+    if (Status st = PrepareOpenSslForCivetweb(); !st.ok()) return st;
+    if (Status st = CreateServerTlsContext(options.web.tls, &s->ssl_ctx_);
+        !st.ok()) {
+      return st;
+    }
+    ports += "s";  // civetweb: an HTTPS port
+  }
   const std::string threads = std::to_string(options.threads);
+  const std::string header_bytes = std::to_string(options.max_header_bytes);
+  const std::string request_timeout =
+      std::to_string(options.request_timeout_ms);
+  const std::string keep_alive_timeout =
+      std::to_string(options.keep_alive_timeout_ms);
   const char* civet_options[] = {"listening_ports",
-                                 options.listen_address.c_str(),
+                                 ports.c_str(),
                                  "num_threads",
                                  threads.c_str(),
+                                 "max_request_size",
+                                 header_bytes.c_str(),
                                  "enable_keep_alive",
                                  "yes",
                                  "tcp_nodelay",
                                  "1",
                                  "keep_alive_timeout_ms",
-                                 "30000",
+                                 keep_alive_timeout.c_str(),
                                  "request_timeout_ms",
-                                 "30000",
+                                 request_timeout.c_str(),
                                  nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof callbacks);
+  callbacks.external_ssl_ctx = &HttpServer::ExternalSslContext;
   mg_init_data init;
   std::memset(&init, 0, sizeof init);
   init.callbacks = &callbacks;
@@ -153,21 +197,73 @@ Status HttpServer::Start(const HttpServerOptions& options, Pipeline* pipeline,
   error.code = &error_code;
   error.text = error_text;
   error.text_buffer_size = sizeof error_text;
+  // The server's own counters, rendered with every scrape (and into the
+  // final metrics after the server stopped: they hold no pointer to it).
+  std::shared_ptr<Counters> counters = s->counters_;
+  std::shared_ptr<IngestLimiter> limiter = options.ingest_limiter;
+  std::shared_ptr<Authenticator> auth = options.web.auth;
+  pipeline->AddMetricsSource([counters, limiter, auth](
+                                 std::vector<prometheus::MetricFamily>* out) {
+    auto throttled = NewFamily(
+        "ml_exporter_ingest_throttled_requests_total",
+        "HTTP ingest requests answered 429 (Retry-After) because the "
+        "ingest budget was exhausted; their records were not accepted.",
+        prometheus::MetricType::Counter);
+    AddCounter(&throttled, {}, static_cast<double>(counters->throttled.load()));
+    out->push_back(std::move(throttled));
+    auto waits =
+        NewFamily("ml_exporter_ingest_reader_waits_total",
+                  "Times a file or standard-input reader waited for the ingest "
+                  "budget (back-pressure: it reads more slowly).",
+                  prometheus::MetricType::Counter);
+    AddCounter(&waits, {}, static_cast<double>(limiter->reader_waits()));
+    out->push_back(std::move(waits));
+    auto in_flight = NewFamily("ml_exporter_ingest_in_flight",
+                               "Ingest batches being decoded and observed now.",
+                               prometheus::MetricType::Gauge);
+    AddGauge(&in_flight, {}, static_cast<double>(limiter->in_flight()));
+    out->push_back(std::move(in_flight));
+    auto slots = NewFamily("ml_exporter_ingest_in_flight_limit",
+                           "Ingest batches that may be processed at once "
+                           "(--ingest_concurrency).",
+                           prometheus::MetricType::Gauge);
+    AddGauge(&slots, {}, static_cast<double>(limiter->slots()));
+    out->push_back(std::move(slots));
+    auto denied =
+        NewFamily("ml_exporter_http_unauthorized_requests_total",
+                  "Requests answered 401 (missing or wrong credentials), by "
+                  "endpoint group.",
+                  prometheus::MetricType::Counter);
+    AddCounter(&denied, {{"scope", "scrape"}},
+               static_cast<double>(auth->denied(AuthScope::kScrape)));
+    AddCounter(&denied, {{"scope", "ingest"}},
+               static_cast<double>(auth->denied(AuthScope::kIngest)));
+    out->push_back(std::move(denied));
+  });
   s->context_ = mg_start2(&init, &error);
   if (s->context_ == nullptr) {
     return Status::InvalidArgument(
         "cannot listen on \"" + options.listen_address + "\": " + error_text);
   }
   mg_set_request_handler(s->context_, "/", &HttpServer::Dispatch, s.get());
-  mg_server_port ports[4];
-  const int n = mg_get_server_ports(s->context_, 4, ports);
-  if (n > 0) s->port_ = ports[0].port;
+  mg_server_port server_ports[4];
+  const int n = mg_get_server_ports(s->context_, 4, server_ports);
+  if (n > 0) s->port_ = server_ports[0].port;
   *server = std::move(s);
   return Status::Ok();
 }
 
+int HttpServer::ExternalSslContext(void** ssl_ctx, void* self_ptr) {
+  auto* self = static_cast<HttpServer*>(self_ptr);
+  if (self->ssl_ctx_ == nullptr) return 0;
+  // 1: civetweb uses this context and leaves freeing it to us.
+  *ssl_ctx = self->ssl_ctx_;
+  return 1;
+}
+
 HttpServer::~HttpServer() {
   if (context_ != nullptr) mg_stop(context_);
+  FreeServerTlsContext(ssl_ctx_);
 }
 
 int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
@@ -177,6 +273,26 @@ int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
   const std::string_view method =
       info->request_method ? info->request_method : "";
   const bool get = method == "GET" || method == "HEAD";
+  const bool post = method == "POST";
+  // Which credentials the request needs: only known endpoints called with
+  // their method are checked; anything else gets 404 or 405 unauthenticated,
+  // which tells nothing.
+  AuthScope scope = AuthScope::kOpen;
+  if ((uri == "/metrics" || uri == "/" || uri == "/drift" ||
+       uri == "/api/v1/status") &&
+      get) {
+    scope = AuthScope::kScrape;
+  } else if ((uri == "/api/v1/records" && post) ||
+             (uri == "/-/reload" && (post || method == "PUT"))) {
+    scope = AuthScope::kIngest;
+  }
+  Authenticator& auth = *self->options_.web.auth;
+  if (scope != AuthScope::kOpen &&
+      !auth.Allowed(scope, Header(conn, "Authorization"))) {
+    if (scope == AuthScope::kIngest) self->DiscardBody(conn);
+    return ReplyText(conn, 401, "unauthorized\n",
+                     "WWW-Authenticate: " + auth.Challenge(scope) + "\r\n");
+  }
   if (uri == "/metrics") {
     return get ? self->HandleMetrics(conn) : MethodNotAllowed(conn, "GET");
   }
@@ -208,31 +324,80 @@ int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
     return Reply(conn, 200, "text/html; charset=utf-8",
                  self->drift_page_.Render(
                      self->pipeline_->Collect(),
-                     DriftPageQuery::Parse(info->query_string
-                                               ? info->query_string
-                                               : "")));
+                     DriftPageQuery::Parse(
+                         info->query_string ? info->query_string : "")));
   }
+  self->counters_->not_found.fetch_add(1, std::memory_order_relaxed);
   return ReplyText(conn, 404, "not found; see / for the endpoints\n");
 }
 
-int HttpServer::HandleMetrics(mg_connection* conn) {
-  std::vector<prometheus::MetricFamily> families = pipeline_->Collect();
+std::string RenderExposition(Pipeline* pipeline) {
+  std::vector<prometheus::MetricFamily> families = pipeline->Collect();
   AppendProcessMetrics(&families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+Status WriteExpositionFile(Pipeline* pipeline, const std::string& path) {
+  const std::string text = RenderExposition(pipeline);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      return Status::InvalidArgument("cannot write " + tmp + ": " +
+                                     std::strerror(errno));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::InvalidArgument("cannot rename " + tmp + " to " + path +
+                                   ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+int HttpServer::HandleMetrics(mg_connection* conn) {
   return Reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8",
-               out.str());
+               RenderExposition(pipeline_));
+}
+
+bool HttpServer::DiscardBody(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  if (info->content_length > 0 &&
+      static_cast<uint64_t>(info->content_length) > options_.max_body_bytes) {
+    return false;
+  }
+  char buf[16 * 1024];
+  size_t total = 0;
+  for (;;) {
+    const int n = mg_read(conn, buf, sizeof buf);
+    if (n <= 0) return true;
+    total += static_cast<size_t>(n);
+    if (total > options_.max_body_bytes) return false;
+  }
 }
 
 int HttpServer::HandleIngest(mg_connection* conn) {
-  thread_local std::string body;
-  thread_local std::unique_ptr<Ingestor> ingestor;
-  thread_local Pipeline* ingestor_pipeline = nullptr;
-  if (!ingestor || ingestor_pipeline != pipeline_) {
-    ingestor = std::make_unique<Ingestor>(pipeline_, IngestSource::kHttp);
-    ingestor->set_max_line_bytes(options_.max_body_bytes);
-    ingestor_pipeline = pipeline_;
+  IngestLimiter::Slot slot = options_.ingest_limiter->TryAcquire(
+      std::chrono::milliseconds(options_.ingest_queue_timeout_ms));
+  if (!slot.held()) {
+    // Over budget: nothing of the body is decoded or counted as accepted;
+    // the client is told to retry. The body is drained so that the
+    // keep-alive connection stays usable.
+    counters_->throttled.fetch_add(1, std::memory_order_relaxed);
+    const bool drained = DiscardBody(conn);
+    return Reply(conn, 429, "application/json",
+                 "{\"accepted\":0,\"rejected\":0,\"error\":\"ingest is at "
+                 "capacity; nothing in this request was accepted; retry "
+                 "after 1 s\"}\n",
+                 std::string("Retry-After: 1\r\n") +
+                     (drained ? "" : "Connection: close\r\n"));
   }
+  IngestBuffers& buffers = *ingest_buffers_[slot.index()];
+  std::string& body = buffers.body;
+  Ingestor* ingestor = &buffers.ingestor;
   IngestStats& stats = pipeline_->ingest_stats();
   const std::string_view encoding = Header(conn, "Content-Encoding");
   if (!encoding.empty() && encoding != "identity") {

@@ -7,7 +7,15 @@
 //   GET  /api/v1/status    running configuration, models, features (JSON)
 //   GET  /                 landing page
 //   GET  /drift            live distributions against the reference
-// and 404 for everything else.
+// and 404 for everything else (405 for a known path with another method).
+//
+// Limits (docs/running.md): `threads` connections are served at once (one
+// civetweb worker each); request headers must arrive whole within
+// request_timeout_ms and fit in max_header_bytes; bodies over
+// max_body_bytes get 413; idle keep-alive connections close after
+// keep_alive_timeout_ms. Ingest takes a slot of the IngestLimiter (429 with
+// Retry-After when there is none), so it never occupies every worker.
+// With a web config, TLS and per-group authentication (exporter/web_config.h).
 #ifndef ML_EXPORTER_EXPORTER_HTTP_SERVER_H_
 #define ML_EXPORTER_EXPORTER_HTTP_SERVER_H_
 
@@ -17,6 +25,8 @@
 #include <string>
 
 #include "exporter/drift_page.h"
+#include "exporter/ingest_limiter.h"
+#include "exporter/web_config.h"
 #include "ml_exporter/pipeline.h"
 #include "ml_exporter/status.h"
 
@@ -29,7 +39,21 @@ struct HttpServerOptions {
   // host:port; port 0 picks a free port (see HttpServer::port()).
   std::string listen_address = "127.0.0.1:9710";
   size_t max_body_bytes = 16 << 20;
-  int threads = 8;
+  // Connections served at once: idle keep-alive ones included, so keep it
+  // well above the ingest budget plus the scrapers.
+  int threads = 64;
+  // Request line plus headers.
+  size_t max_header_bytes = 16 << 10;
+  // Headers must arrive whole within this time (slow clients are cut off);
+  // also the limit on each wait for body bytes.
+  int request_timeout_ms = 10000;
+  int keep_alive_timeout_ms = 5000;
+  // Ingest budget, shared with the file followers; required.
+  std::shared_ptr<IngestLimiter> ingest_limiter;
+  // How long an ingest request may wait for a slot before it gets 429.
+  int ingest_queue_timeout_ms = 500;
+  // TLS and authentication; default: plain HTTP, every endpoint open.
+  WebConfig web = OpenWebConfig();
   // Called by POST /-/reload; null means there is nothing to reload.
   std::function<Status()> reload;
   // Extra lines for the landing page (e.g. inputs being followed).
@@ -50,13 +74,17 @@ class HttpServer {
   ~HttpServer();  // stops serving; waits for requests in flight
 
   int port() const { return port_; }
+  bool tls() const { return options_.web.tls.enabled; }
   // /-/ready answers 503 once this is false (set during shutdown).
   void set_ready(bool ready) { ready_ = ready; }
 
  private:
-  HttpServer(const HttpServerOptions& options, Pipeline* pipeline)
-      : options_(options), pipeline_(pipeline) {}
+  HttpServer(const HttpServerOptions& options, Pipeline* pipeline);
   static int Dispatch(mg_connection* conn, void* self);
+  static int ExternalSslContext(void** ssl_ctx, void* self);
+  // Reads and drops a body that will not be processed, so that the
+  // connection stays usable; false if it was too large to drain.
+  bool DiscardBody(mg_connection* conn);
   int HandleMetrics(mg_connection* conn);
   int HandleIngest(mg_connection* conn);
   int HandleReload(mg_connection* conn);
@@ -68,8 +96,24 @@ class HttpServer {
   mg_context* context_ = nullptr;
   int port_ = 0;
   std::atomic<bool> ready_{true};
-  DriftPage drift_page_;  // GET /drift
+  DriftPage drift_page_;     // GET /drift
+  void* ssl_ctx_ = nullptr;  // owned; SSL_CTX when TLS is on
+  // Per ingest slot: a decoder and a body buffer (IngestLimiter::Slot index).
+  struct IngestBuffers;
+  std::vector<std::unique_ptr<IngestBuffers>> ingest_buffers_;
+  // Counters exported through the pipeline, which may outlive the server
+  // (the final metrics are rendered after it stopped).
+  struct Counters {
+    std::atomic<uint64_t> throttled{0};  // ingest requests answered 429
+    std::atomic<uint64_t> not_found{0};  // 404 and 405 answers
+  };
+  std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
 };
+
+// The /metrics exposition (pipeline and process metrics) as text.
+std::string RenderExposition(Pipeline* pipeline);
+// Writes RenderExposition to `path` atomically (a temporary file renamed).
+Status WriteExpositionFile(Pipeline* pipeline, const std::string& path);
 
 }  // namespace ml_exporter::internal
 

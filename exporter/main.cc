@@ -3,6 +3,7 @@
 #include <gflags/gflags.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "exporter/config_reloader.h"
 #include "exporter/file_follower.h"
 #include "exporter/http_server.h"
+#include "exporter/ingest_limiter.h"
 #include "exporter/logging.h"
 #include "exporter/reference_flags.h"
 #include "ml_exporter/pipeline.h"
@@ -62,7 +64,40 @@ DEFINE_string(latency_buckets, "",
 DEFINE_string(collectors, "",
               "Collectors to run, comma-separated (default: all that are "
               "enabled by default). --collectors=help lists them.");
-DEFINE_int32(http_threads, 8, "HTTP worker threads.");
+DEFINE_int32(http_threads, 64,
+             "HTTP connections served at once (one worker thread each, idle "
+             "keep-alive connections included); more wait in a queue. Must "
+             "exceed --ingest_concurrency + --ingest_queue by at least 4, so "
+             "that scrapes and health checks always find a worker.");
+DEFINE_uint64(max_header_bytes, 16 << 10,
+              "Largest request line plus headers, in bytes; larger requests "
+              "are refused.");
+DEFINE_int32(http_request_timeout_ms, 10000,
+             "A request's headers must arrive whole within this time (slow "
+             "clients are disconnected); also the limit on each wait for "
+             "body bytes.");
+DEFINE_int32(http_keep_alive_timeout_ms, 5000,
+             "An idle keep-alive connection is closed after this time.");
+DEFINE_int32(ingest_concurrency, 0,
+             "Ingest batches (HTTP bodies, chunks of followed input) decoded "
+             "and observed at once; 0: the number of CPUs, at least 2.");
+DEFINE_int32(ingest_queue, 16,
+             "HTTP ingest requests that may wait for a free batch slot; "
+             "beyond that, or after --ingest_queue_timeout_ms, they get 429 "
+             "with Retry-After. Files and stdin wait instead (they read "
+             "more slowly).");
+DEFINE_int32(ingest_queue_timeout_ms, 500,
+             "How long an HTTP ingest request waits for a batch slot before "
+             "it gets 429.");
+DEFINE_string(web_config, "",
+              "YAML file with TLS and authentication settings, after "
+              "Prometheus exporter-toolkit (docs/running.md#access).");
+DEFINE_string(final_metrics_file, "",
+              "On SIGTERM or SIGINT, after the last request and input line "
+              "was processed, write the final metrics (the /metrics text) to "
+              "this file.");
+DEFINE_int32(shutdown_timeout_seconds, 30,
+             "Exit with status 1 if draining on SIGTERM takes longer.");
 DEFINE_string(config, "",
               "YAML configuration file (docs/configuration.md). Its settings "
               "override the flags above, except --listen_address when given "
@@ -238,6 +273,39 @@ int main(int argc, char** argv) {
   http.listen_address = listen_address;
   http.max_body_bytes = max_body_bytes;
   http.threads = FLAGS_http_threads;
+  http.max_header_bytes = FLAGS_max_header_bytes;
+  http.request_timeout_ms = FLAGS_http_request_timeout_ms;
+  http.keep_alive_timeout_ms = FLAGS_http_keep_alive_timeout_ms;
+  http.ingest_queue_timeout_ms = FLAGS_ingest_queue_timeout_ms;
+  const int concurrency =
+      FLAGS_ingest_concurrency > 0
+          ? FLAGS_ingest_concurrency
+          : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  if (FLAGS_ingest_queue < 0 || FLAGS_http_request_timeout_ms <= 0 ||
+      FLAGS_http_keep_alive_timeout_ms < 0 || FLAGS_max_header_bytes < 1024 ||
+      FLAGS_http_threads < concurrency + FLAGS_ingest_queue + 4) {
+    std::fprintf(stderr,
+                 "ml_exporter: need --http_threads >= --ingest_concurrency "
+                 "(%d) + --ingest_queue (%d) + 4, --ingest_queue >= 0, "
+                 "--http_request_timeout_ms > 0, --max_header_bytes >= "
+                 "1024\n",
+                 concurrency, FLAGS_ingest_queue);
+    return 2;
+  }
+  http.ingest_limiter = std::make_shared<mi::IngestLimiter>(
+      static_cast<size_t>(concurrency),
+      static_cast<size_t>(FLAGS_ingest_queue));
+  if (!FLAGS_web_config.empty()) {
+    if (Status s = mi::LoadWebConfig(FLAGS_web_config, &http.web); !s.ok()) {
+      std::fprintf(stderr, "ml_exporter: --web_config: %s\n",
+                   s.message().c_str());
+      return 2;
+    }
+    mi::Log(mi::LogLevel::kInfo,
+            "web config " + FLAGS_web_config + ": " +
+                (http.web.tls.enabled ? "TLS" : "plain HTTP (no TLS)") + "; " +
+                http.web.auth->Describe());
+  }
   if (reloader) {
     mi::ConfigReloader* r = reloader.get();
     http.reload = [r] { return r->Reload(); };
@@ -253,6 +321,7 @@ int main(int argc, char** argv) {
   }
   mi::Log(mi::LogLevel::kInfo, "listening on " + FLAGS_listen_address +
                                    " port=" + std::to_string(server->port()) +
+                                   (server->tls() ? " (TLS)" : "") +
                                    " (GET /metrics, POST "
                                    "/api/v1/records)");
 
@@ -262,6 +331,7 @@ int main(int argc, char** argv) {
     fo.path = path;
     fo.from_start = FLAGS_input_from_start;
     fo.max_line_bytes = max_body_bytes;
+    fo.limiter = http.ingest_limiter;
     followers.push_back(std::make_unique<mi::FileFollower>(fo, pipeline.get()));
     followers.back()->Start();
   }
@@ -284,9 +354,40 @@ int main(int argc, char** argv) {
                                      ", shutting down");
     break;
   }
+  // Drain: every request in flight finishes (what it acknowledged is in the
+  // pipeline, which observes synchronously), followers observe the lines
+  // they read, then the final metrics are written. A watchdog bounds it.
+  const auto shutdown_start = std::chrono::steady_clock::now();
+  std::thread([] {
+    std::this_thread::sleep_for(
+        std::chrono::seconds(FLAGS_shutdown_timeout_seconds));
+    mi::Log(mi::LogLevel::kError,
+            "shutdown took longer than --shutdown_timeout_seconds; exiting");
+    std::_Exit(1);
+  }).detach();
   server->set_ready(false);
   for (auto& f : followers) f->Stop();
   server.reset();  // waits for requests in flight
-  mi::Log(mi::LogLevel::kInfo, "stopped");
+  if (!FLAGS_final_metrics_file.empty()) {
+    if (Status s =
+            mi::WriteExpositionFile(pipeline.get(), FLAGS_final_metrics_file);
+        !s.ok()) {
+      mi::Log(mi::LogLevel::kError, "--final_metrics_file: " + s.message());
+      return 1;
+    }
+  }
+  const auto& stats = pipeline->ingest_stats();
+  mi::Log(
+      mi::LogLevel::kInfo,
+      "stopped after draining for " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - shutdown_start)
+                             .count()) +
+          " ms; records accepted: http=" +
+          std::to_string(stats.accepted(ml_exporter::IngestSource::kHttp)) +
+          " file=" +
+          std::to_string(stats.accepted(ml_exporter::IngestSource::kFile)) +
+          " stdin=" +
+          std::to_string(stats.accepted(ml_exporter::IngestSource::kStdin)));
   return 0;
 }
