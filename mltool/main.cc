@@ -9,6 +9,7 @@
 #include "config/config_loader.h"
 #include "exporter/config_reloader.h"
 #include "mltool/profile_command.h"
+#include "mltool/review_command.h"
 #include "mltool/rules_command.h"
 #include "mltool/webhook_command.h"
 
@@ -25,6 +26,9 @@ int Usage(FILE* out) {
                "usage)\n"
                "  profile ...            build or show a reference profile "
                "(mltool profile --help)\n"
+               "  review --prometheus URL  metrics that never moved, alerts "
+               "that never helped\n"
+               "                         (mltool review --help)\n"
                "  rules [--config FILE]  print alerting rules (static ones "
                "with FILE's thresholds)\n"
                "  webhook --listen ADDR  Alertmanager webhook receiver; logs "
@@ -79,6 +83,7 @@ int main(int argc, char** argv) {
   if (command == "rules") return RunRulesCommand(args);
   if (command == "webhook") return RunWebhookCommand(args);
   if (command == "profile") return ml_exporter::mltool::RunProfileCommand(args);
+  if (command == "review") return ml_exporter::mltool::RunReviewCommand(args);
   std::fprintf(stderr, "mltool: unknown command \"%s\"\n\n", command.c_str());
   return Usage(stderr);
 }

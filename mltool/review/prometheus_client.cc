@@ -77,8 +77,7 @@ PrometheusClient::PrometheusClient(ClientOptions options)
 Status PrometheusClient::Call(
     std::string_view path,
     const std::vector<std::pair<std::string, std::string>>& fields,
-    std::string_view what, std::string* body) const {
-  const std::string url = options_.base_url + std::string(path);
+    std::string_view what, bool post, std::string* body) const {
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return Status::Internal("curl_easy_init failed");
   std::string form;
@@ -86,6 +85,8 @@ Status PrometheusClient::Call(
     if (!form.empty()) form += '&';
     form += Escape(curl, name) + "=" + Escape(curl, value);
   }
+  const std::string url = options_.base_url + std::string(path);
+  const std::string request_url = post ? url : url + "?" + form;
   curl_slist* headers = nullptr;
   headers = curl_slist_append(
       headers, "Content-Type: application/x-www-form-urlencoded");
@@ -95,10 +96,13 @@ Status PrometheusClient::Call(
   }
   char curl_error[CURL_ERROR_SIZE] = "";
   body->clear();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(form.size()));
+  curl_easy_setopt(curl, CURLOPT_URL, request_url.c_str());
+  if (post) {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
+                     static_cast<long>(form.size()));
+  }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
@@ -115,7 +119,8 @@ Status PrometheusClient::Call(
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
 
-  const std::string where = "POST " + url + " (" + std::string(what) + ")";
+  const std::string where =
+      (post ? "POST " : "GET ") + url + " (" + std::string(what) + ")";
   if (code != CURLE_OK) {
     return Status::Unavailable(where + ": " +
                                (curl_error[0] != '\0'
@@ -215,7 +220,7 @@ Status PrometheusClient::QueryRange(std::string_view query, double start,
                    {"start", FormatValue(start)},
                    {"end", FormatValue(end)},
                    {"step", FormatValue(step)}},
-                  what, &body);
+                  what, /*post=*/true, &body);
   if (!s.ok()) return s;
   s = ParseMatrixReply(body, out);
   if (!s.ok()) {
@@ -231,11 +236,12 @@ Status PrometheusClient::LabelValues(std::string_view label,
                                      std::vector<std::string>* out) const {
   std::string body;
   const std::string path = "/api/v1/label/" + std::string(label) + "/values";
-  Status s = Call(path,
-                  {{"match[]", std::string(match)},
-                   {"start", FormatValue(start)},
-                   {"end", FormatValue(end)}},
-                  "label values of " + std::string(match), &body);
+  Status s =
+      Call(path,
+           {{"match[]", std::string(match)},
+            {"start", FormatValue(start)},
+            {"end", FormatValue(end)}},
+           "label values of " + std::string(match), /*post=*/false, &body);
   if (!s.ok()) return s;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;

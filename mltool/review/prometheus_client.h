@@ -56,11 +56,14 @@ class PrometheusClient {
   const std::string& base_url() const { return options_.base_url; }
 
  private:
-  // POSTs the form `fields` to `path` and returns the "data" member of a
-  // successful reply, as raw JSON text, in *data_json.
+  // Sends `fields` to `path` as a POST form (the query endpoints accept
+  // one, so long queries fit) or a GET query string (label values accepts
+  // only GET in Prometheus 2.x), and leaves the reply in *body. Fails unless
+  // the reply is HTTP 2xx with "status": "success"; `what` names the request
+  // in the error.
   Status Call(std::string_view path,
               const std::vector<std::pair<std::string, std::string>>& fields,
-              std::string_view what, std::string* body) const;
+              std::string_view what, bool post, std::string* body) const;
 
   ClientOptions options_;
 };
