@@ -71,7 +71,7 @@ Status AddUsers(const google::protobuf::Map<std::string, std::string>& users,
       return Status::InvalidArgument(
           where + ": the password of user \"" + name +
           "\" is not a bcrypt hash ($2y$..., 60 characters; make one with "
-          "htpasswd -nBC 10 \"\" | tr -d ':\\n', or mltool hash-password)");
+          "htpasswd -nBC 10 \"\" | tr -d ':\\n')");
     }
     bool replaced = false;
     for (auto& u : out->users) {
