@@ -11,6 +11,7 @@
 #include "mltool/profile_command.h"
 #include "mltool/review_command.h"
 #include "mltool/rules_command.h"
+#include "mltool/simulate_command.h"
 #include "mltool/webhook_command.h"
 
 namespace {
@@ -33,6 +34,8 @@ int Usage(FILE* out) {
                "with FILE's thresholds)\n"
                "  webhook --listen ADDR  Alertmanager webhook receiver; logs "
                "alerts, runs --command\n"
+               "  simulate ...           example traffic with scheduled faults "
+               "(mltool simulate --help)\n"
                "  help                   this text\n");
   return out == stdout ? 0 : 2;
 }
@@ -83,6 +86,9 @@ int main(int argc, char** argv) {
   if (command == "rules") return RunRulesCommand(args);
   if (command == "webhook") return RunWebhookCommand(args);
   if (command == "profile") return ml_exporter::mltool::RunProfileCommand(args);
+  if (command == "simulate") {
+    return ml_exporter::mltool::RunSimulateCommand(args);
+  }
   if (command == "review") return ml_exporter::mltool::RunReviewCommand(args);
   std::fprintf(stderr, "mltool: unknown command \"%s\"\n\n", command.c_str());
   return Usage(stderr);
