@@ -11,6 +11,7 @@
 #include "collectors/drift_collector.h"
 #include "config/threshold_metrics.h"
 #include "config/yaml_to_proto.h"
+#include "core/plugin_host.h"
 #include "profile/reference.h"
 
 namespace ml_exporter::config {
@@ -222,7 +223,36 @@ Status LoadConfigText(const std::string& text, const std::string& filename,
   if (!YamlToProto(text, filename, &proto, &conversion)) {
     errors = conversion.errors;
   }
-  Checker checker(conversion, known_collectors);
+  // Plugins are loaded here (and shared with the pipeline's later load of
+  // the same paths) so that their collector names count as known and a
+  // plugin that does not load is reported at its own line.
+  std::vector<std::string> known = known_collectors;
+  std::vector<std::pair<std::string, std::string>> plugin_errors;
+  for (int i = 0; i < proto.plugins_size(); ++i) {
+    const std::string& path = proto.plugins(i).path();
+    const std::string where = "plugins[" + std::to_string(i) + "].path";
+    if (path.empty()) continue;
+    const std::string resolved = ResolvePath(filename, path);
+    if (!std::filesystem::exists(resolved)) {
+      plugin_errors.emplace_back(where,
+                                 "plugin file \"" + path + "\" does not exist");
+      continue;
+    }
+    std::shared_ptr<internal::PluginLibrary> lib;
+    if (Status s = internal::PluginLibrary::Load(resolved, &lib); !s.ok()) {
+      plugin_errors.emplace_back(where, s.message());
+      continue;
+    }
+    for (const auto& name : lib->collector_names()) {
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        known.push_back(name);
+      }
+    }
+  }
+  Checker checker(conversion, known);
+  for (const auto& [where, message] : plugin_errors) {
+    checker.Error(where, message);
+  }
   if (!proto.global().listen_address().empty()) {
     checker.ListenAddress("global.listen_address",
                           proto.global().listen_address());
@@ -236,14 +266,6 @@ Status LoadConfigText(const std::string& text, const std::string& filename,
     if (!proto.models(i).reference().empty()) {
       checker.Reference(p + ".reference",
                         ResolvePath(filename, proto.models(i).reference()));
-    }
-  }
-  for (int i = 0; i < proto.plugins_size(); ++i) {
-    const std::string& path = proto.plugins(i).path();
-    if (!path.empty() &&
-        !std::filesystem::exists(ResolvePath(filename, path))) {
-      checker.Error("plugins[" + std::to_string(i) + "].path",
-                    "plugin file \"" + path + "\" does not exist");
     }
   }
   errors.insert(errors.end(), checker.errors().begin(), checker.errors().end());

@@ -24,6 +24,8 @@ inline constexpr ThresholdMetric kThresholdMetrics[] = {
     {"drift_ks", true, "Kolmogorov-Smirnov statistic against the reference"},
     {"drift_wasserstein", true,
      "first Wasserstein distance against the reference"},
+    {"drift_wasserstein_normalized", true,
+     "first Wasserstein distance in reference standard deviations"},
     {"drift_chi2_p_value", true,
      "chi-squared test p-value (alerts below lower)"},
     {"unseen_category_ratio", true, "share of categories not in the reference"},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
@@ -11,6 +12,7 @@
 #include "core/build_info.h"
 #include "core/label_value.h"
 #include "core/per_thread.h"
+#include "core/plugin_host.h"
 #include "ml_exporter/metric_builder.h"
 
 namespace ml_exporter {
@@ -97,6 +99,9 @@ struct Pipeline::Routing {
   std::vector<std::vector<Instance*>> route_instances;
   // Per model id: index into route_instances + 1, or 0 when not resolved.
   std::unique_ptr<std::atomic<uint32_t>[]> route_of_model;
+  // The plugins of options.plugins, in order; their collectors keep them
+  // loaded while instances made by them run.
+  std::vector<std::shared_ptr<internal::PluginLibrary>> plugins;
 };
 
 namespace {
@@ -129,9 +134,24 @@ std::string Join(const std::vector<std::string>& items) {
 }
 
 // Everything that determines what a collector instance computes.
+// A file's identity for reload purposes: a profile rewritten in place
+// (same path, new contents) must rebuild the collectors that read it.
+std::string FileVersion(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return "?";
+  const auto time = std::filesystem::last_write_time(path, ec);
+  if (ec) return "?";
+  return std::to_string(size) + "@" +
+         std::to_string(time.time_since_epoch().count());
+}
+
+// Everything that determines what a collector instance computes. `origin`
+// is the plugin file providing the collector ("" for a built-in one).
 std::string InstanceKey(const CollectorSpec& spec,
-                        const PipelineOptions& effective) {
-  std::string key = spec.name + "|" + Join(spec.include) + "|" +
+                        const PipelineOptions& effective,
+                        const std::string& origin) {
+  std::string key = origin + "|" + spec.name + "|" + Join(spec.include) + "|" +
                     Join(spec.exclude) + "|" + spec.params + "|";
   for (const auto& [name, edges] : effective.explicit_buckets) {
     key += name + ":";
@@ -147,7 +167,53 @@ std::string InstanceKey(const CollectorSpec& spec,
   for (double e : effective.latency_buckets) key += std::to_string(e) + ",";
   key += "|";
   for (double e : effective.length_buckets) key += std::to_string(e) + ",";
+  key += "|";
+  for (const ReferenceSpec& r : effective.references) {
+    key += r.model + ":" + r.version + ":" + r.stage + ":" + r.path + ":" +
+           FileVersion(r.path) + ",";
+  }
+  key += "|" + std::to_string(effective.drift.window_seconds) + "," +
+         std::to_string(effective.drift.min_count) + "," +
+         (effective.drift.baseline_from_traffic ? "1" : "0");
   return key;
+}
+
+// Loads options.plugins (reusing the libraries `previous` loaded from the
+// same paths) and checks that no two collectors share a name.
+Status LoadPlugins(
+    const std::vector<std::string>& paths,
+    const std::vector<std::shared_ptr<internal::PluginLibrary>>* previous,
+    std::vector<std::shared_ptr<internal::PluginLibrary>>* out) {
+  std::map<std::string, std::string> provider;  // collector -> plugin path
+  for (const auto* e : CollectorRegistry::Global().Entries()) {
+    provider[e->name] = "";
+  }
+  for (const std::string& path : paths) {
+    std::shared_ptr<internal::PluginLibrary> lib;
+    if (previous != nullptr) {
+      for (const auto& p : *previous) {
+        if (p->path() == path) lib = p;
+      }
+    }
+    if (!lib) {
+      if (Status s = internal::PluginLibrary::Load(path, &lib); !s.ok()) {
+        return s;
+      }
+    }
+    for (const std::string& name : lib->collector_names()) {
+      auto [it, inserted] = provider.emplace(name, path);
+      if (!inserted) {
+        return Status::InvalidArgument(
+            "plugin \"" + path + "\" provides collector \"" + name +
+            "\", which " +
+            (it->second.empty()
+                 ? std::string("is a built-in collector")
+                 : "plugin \"" + it->second + "\" provides too"));
+      }
+    }
+    out->push_back(std::move(lib));
+  }
+  return Status::Ok();
 }
 
 PipelineOptions Effective(const PipelineOptions& global,
@@ -241,6 +307,23 @@ Status Pipeline::BuildRouting(const PipelineOptions& requested,
                                           : requested.max_label_length;
   const PipelineOptions& options = routing->options;
   const CollectorRegistry& registry = CollectorRegistry::Global();
+  if (Status s =
+          LoadPlugins(options.plugins, previous ? &previous->plugins : nullptr,
+                      &routing->plugins);
+      !s.ok()) {
+    return s;
+  }
+  // The plugin providing a collector that is not built in, or null.
+  auto plugin_of =
+      [&](const std::string& name) -> std::shared_ptr<internal::PluginLibrary> {
+    for (const auto& lib : routing->plugins) {
+      const auto names = lib->collector_names();
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        return lib;
+      }
+    }
+    return nullptr;
+  };
 
   std::vector<CollectorSpec> defaults;
   if (options.default_collectors) {
@@ -274,23 +357,29 @@ Status Pipeline::BuildRouting(const PipelineOptions& requested,
           !s.ok()) {
         return s;
       }
-      const std::string key = InstanceKey(spec, effective);
+      const CollectorRegistry::Entry* entry = registry.Find(spec.name);
+      const std::shared_ptr<internal::PluginLibrary> plugin =
+          entry == nullptr ? plugin_of(spec.name) : nullptr;
+      if (entry == nullptr && plugin == nullptr) {
+        std::string known;
+        for (const auto* e : registry.Entries()) {
+          known += known.empty() ? "" : ", ";
+          known += e->name;
+        }
+        for (const auto& lib : routing->plugins) {
+          for (const auto& n : lib->collector_names()) known += ", " + n;
+        }
+        return Status::InvalidArgument(where + "unknown collector \"" +
+                                       spec.name +
+                                       "\"; known collectors: " + known);
+      }
+      const std::string key =
+          InstanceKey(spec, effective, plugin ? plugin->path() : "");
       std::shared_ptr<Instance>& slot = used[key];
       if (!slot) {
         if (auto it = by_key.find(key); it != by_key.end()) {
           slot = it->second;
         } else {
-          const CollectorRegistry::Entry* entry = registry.Find(spec.name);
-          if (entry == nullptr) {
-            std::string known;
-            for (const auto* e : registry.Entries()) {
-              known += known.empty() ? "" : ", ";
-              known += e->name;
-            }
-            return Status::InvalidArgument(where + "unknown collector \"" +
-                                           spec.name +
-                                           "\"; known collectors: " + known);
-          }
           auto instance = std::make_shared<Instance>();
           instance->key = key;
           instance->name = spec.name;
@@ -304,11 +393,18 @@ Status Pipeline::BuildRouting(const PipelineOptions& requested,
           context.params = spec.params;
           std::string error;
           context.error = &error;
-          instance->collector = entry->factory(context);
+          if (entry != nullptr) {
+            instance->collector = entry->factory(context);
+          } else if (Status s = plugin->NewCollector(spec.name, context,
+                                                     &instance->collector);
+                     !s.ok()) {
+            instance->collector.reset();
+            if (error.empty()) error = s.message();
+          }
           if (!instance->collector) {
             return Status::InvalidArgument(
-                where + "collector \"" + spec.name + "\": " +
-                (error.empty() ? "could not be created" : error));
+                where + "collector \"" + spec.name +
+                "\": " + (error.empty() ? "could not be created" : error));
           }
           slot = std::move(instance);
         }
@@ -415,6 +511,16 @@ std::vector<Pipeline::ModelStatus> Pipeline::model_status() {
   return out;
 }
 
+std::vector<Pipeline::PluginStatus> Pipeline::plugin_status() const {
+  std::vector<PluginStatus> out;
+  const Routing* routing = routing_.load(std::memory_order_acquire);
+  for (const auto& lib : routing->plugins) {
+    out.push_back({lib->path(), lib->name(), lib->version(), lib->abi(),
+                   lib->collector_names()});
+  }
+  return out;
+}
+
 ModelId Pipeline::ResolveModel(std::string_view model, std::string_view version,
                                std::string_view stage) {
   ModelCache& cache = model_cache_->Local();
@@ -508,16 +614,16 @@ void MergeFamilies(
     // several instances of one collector: add them up.
     auto& target = (*out)[it->second].metric;
     for (auto& m : family.metric) {
-      const bool per_model = std::any_of(
-          m.label.begin(), m.label.end(),
-          [](const prometheus::ClientMetric::Label& l) {
-            return l.name == "model";
-          });
-      auto same = per_model ? target.end()
-                            : std::find_if(target.begin(), target.end(),
-                                           [&](const auto& t) {
-                                             return t.label == m.label;
-                                           });
+      const bool per_model =
+          std::any_of(m.label.begin(), m.label.end(),
+                      [](const prometheus::ClientMetric::Label& l) {
+                        return l.name == "model";
+                      });
+      auto same =
+          per_model
+              ? target.end()
+              : std::find_if(target.begin(), target.end(),
+                             [&](const auto& t) { return t.label == m.label; });
       if (same == target.end()) {
         target.push_back(std::move(m));
       } else {
@@ -605,6 +711,7 @@ std::vector<prometheus::MetricFamily> Pipeline::Collect() {
   out.push_back(std::move(success));
   AppendIfNotEmpty(std::move(thresholds), &out);
   AppendIfNotEmpty(std::move(capacity), &out);
+  internal::AppendPluginInfo(routing->plugins, &out);
   for (const auto& source : metrics_sources_) source(&out);
 
   auto ingested = NewFamily(

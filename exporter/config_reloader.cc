@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/plugin_host.h"
 #include "exporter/logging.h"
 #include "ml_exporter/metric_builder.h"
 
@@ -24,7 +25,12 @@ std::vector<std::string> KnownCollectorNames(
   for (const auto* e : CollectorRegistry::Global().Entries()) {
     names.push_back(e->name);
   }
-  (void)plugin_paths;
+  for (const std::string& path : plugin_paths) {
+    std::shared_ptr<PluginLibrary> lib;
+    // config::LoadConfigFile reports a plugin that does not load.
+    if (!PluginLibrary::Load(path, &lib).ok()) continue;
+    for (const auto& n : lib->collector_names()) names.push_back(n);
+  }
   return names;
 }
 
@@ -32,9 +38,7 @@ ConfigReloader::ConfigReloader(std::string path, PipelineOptions base)
     : path_(std::move(path)), base_(std::move(base)) {}
 
 Status ConfigReloader::Load(config::LoadedConfig* loaded) {
-  const std::vector<std::string> known =
-      KnownCollectorNames(config::PluginPathsIn(path_));
-  return config::LoadConfigFile(path_, base_, known, loaded);
+  return config::LoadConfigFile(path_, base_, KnownCollectorNames({}), loaded);
 }
 
 Status ConfigReloader::LoadInitial(config::LoadedConfig* loaded) {

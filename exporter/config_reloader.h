@@ -47,7 +47,8 @@ class ConfigReloader {
 };
 
 // All collector names usable in a configuration: built-ins plus those of
-// the given plugins.
+// the given plugins (config::LoadConfigFile also adds the collectors of the
+// plugins a file lists, and reports those that do not load).
 std::vector<std::string> KnownCollectorNames(
     const std::vector<std::string>& plugin_paths);
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/plugin_host.h"
 #include "exporter/config_reloader.h"
 #include "exporter/file_follower.h"
 #include "exporter/http_server.h"
@@ -253,10 +254,20 @@ int main(int argc, char** argv) {
       max_body_bytes = loaded.max_body_bytes;
     }
   }
+  mi::SetPluginLogSink([](std::string_view message) {
+    mi::Log(mi::LogLevel::kWarning, message);
+  });
   std::unique_ptr<ml_exporter::Pipeline> pipeline;
   if (Status s = ml_exporter::Pipeline::Create(options, &pipeline); !s.ok()) {
     std::fprintf(stderr, "ml_exporter: %s\n", s.message().c_str());
     return 2;
+  }
+  for (const auto& p : pipeline->plugin_status()) {
+    std::string names;
+    for (const auto& c : p.collectors) names += (names.empty() ? "" : ", ") + c;
+    mi::Log(mi::LogLevel::kInfo, "loaded plugin " + p.name + " " + p.version +
+                                     " (ABI " + p.abi + ") from " + p.path +
+                                     "; collectors: " + names);
   }
   if (reloader) reloader->Attach(pipeline.get());
 

@@ -91,6 +91,17 @@ std::string BuildStatusJson(Pipeline* pipeline, const StatusInputs& inputs) {
     out += std::string(first ? "" : ",") + JsonQuote(n);
     first = false;
   }
+  out += "],\"plugins\":[";
+  first = true;
+  for (const auto& p : pipeline->plugin_status()) {
+    std::set<std::string> provided(p.collectors.begin(), p.collectors.end());
+    out += std::string(first ? "" : ",") + "{\"path\":" + JsonQuote(p.path) +
+           ",\"name\":" + JsonQuote(p.name) +
+           ",\"version\":" + JsonQuote(p.version) +
+           ",\"abi\":" + JsonQuote(p.abi) +
+           ",\"collectors\":" + JsonList(provided) + "}";
+    first = false;
+  }
   out += "],\"models\":[";
   first = true;
   for (const auto& m : pipeline->model_status()) {

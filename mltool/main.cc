@@ -8,6 +8,7 @@
 
 #include "config/config_loader.h"
 #include "exporter/config_reloader.h"
+#include "ml_exporter/pipeline.h"
 #include "mltool/profile_command.h"
 #include "mltool/review_command.h"
 #include "mltool/rules_command.h"
@@ -55,6 +56,15 @@ int CheckConfig(const std::vector<std::string>& files) {
         file, ml_exporter::PipelineOptions{}, known, &loaded);
     if (!s.ok()) {
       std::printf("  FAILED:\n%s\n\n", s.message().c_str());
+      ++failed;
+      continue;
+    }
+    // Builds the collectors as the exporter would (without serving), so
+    // that bad collector params and unloadable plugins fail here too.
+    std::unique_ptr<ml_exporter::Pipeline> pipeline;
+    s = ml_exporter::Pipeline::Create(loaded.options, &pipeline);
+    if (!s.ok()) {
+      std::printf("  FAILED:\n%s: %s\n\n", file.c_str(), s.message().c_str());
       ++failed;
       continue;
     }

@@ -219,12 +219,19 @@ models:
 
 TEST(ConfigTest, PluginPathsResolveAgainstTheConfigDirectory) {
   LoadedConfig loaded;
-  // A path that exists relative to /: the file's directory is "/".
-  ASSERT_TRUE(LoadConfigText("plugins:\n  - path: etc/hostname\n", "/c.yaml",
-                             {}, kKnown, &loaded)
-                  .ok());
-  EXPECT_EQ(loaded.options.plugins,
-            (std::vector<std::string>{"/etc/hostname"}));
+  // A path that exists relative to /, the file's directory. It is not a
+  // shared library, so loading it fails, naming the resolved path at the
+  // entry's position.
+  Status s = LoadConfigText("plugins:\n  - path: etc/hostname\n", "/c.yaml", {},
+                            kKnown, &loaded);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.message().rfind("/c.yaml:2:11: ", 0), 0u) << s.message();
+  EXPECT_NE(s.message().find("plugin /etc/hostname"), std::string::npos)
+      << s.message();
+  s = LoadConfigText("plugins:\n  - path: no/such.so\n", "/c.yaml", {}, kKnown,
+                     &loaded);
+  EXPECT_EQ(s.message(),
+            "/c.yaml:2:11: plugin file \"no/such.so\" does not exist");
 }
 
 TEST(DidYouMeanTest, Distances) {

@@ -864,5 +864,63 @@ TEST(DriftFieldCollector, NumericHistogramsUseTheProfileEdges) {
   EXPECT_EQ(WindowCount(f, "age"), 1);
 }
 
+TEST(DriftFieldCollector, ReconfigureAppliesAChangedProfile) {
+  TempDir dir;
+  ReferenceProfile narrow, wide;
+  std::vector<double> small, large;
+  for (int i = 0; i < 1000; ++i) {
+    small.push_back(i / 100.0);
+    large.push_back(i * 10.0);
+  }
+  *narrow.add_features() = NumericField("age", small);
+  *wide.add_features() = NumericField("age", large);
+  PipelineOptions options;
+  options.references = {{"m", "", "", WriteProfile(dir, narrow)}};
+  std::unique_ptr<Pipeline> pipeline;
+  ASSERT_TRUE(Pipeline::Create(options, &pipeline).ok());
+  Record r;
+  r.model = "m";
+  r.inputs = {{"age", FieldValue::Number(5)}};
+  ASSERT_TRUE(pipeline->Observe(r).ok());
+  auto edges_now = [&] {
+    return Histogram(pipeline->Collect(), "ml_feature_value",
+                     ModelSeries("m", {{"feature", "age"}}))
+        .edges();
+  };
+  const auto& narrow_edges = narrow.features(0).numeric().edges();
+  const auto& wide_edges = wide.features(0).numeric().edges();
+  ASSERT_EQ(edges_now(),
+            std::vector<double>(narrow_edges.begin(), narrow_edges.end()));
+
+  // The same options again: nothing is rebuilt.
+  ASSERT_TRUE(pipeline->Reconfigure(options).ok());
+  EXPECT_EQ(WindowCount(pipeline->Collect(), "age"), 1);
+
+  // Another profile file: the collectors start afresh with its edges.
+  options.references[0].path = WriteProfile(dir, wide);
+  ASSERT_TRUE(pipeline->Reconfigure(options).ok());
+  ASSERT_TRUE(pipeline->Observe(r).ok());
+  EXPECT_EQ(edges_now(),
+            std::vector<double>(wide_edges.begin(), wide_edges.end()));
+  EXPECT_EQ(WindowCount(pipeline->Collect(), "age"), 1);
+
+  // The same path rewritten in place (re-profiled): applied too.
+  {
+    std::ofstream out(options.references[0].path,
+                      std::ios::binary | std::ios::trunc);
+    out << narrow.SerializeAsString();
+  }
+  // A later modification time than the first write, whatever the clock's
+  // resolution.
+  std::filesystem::last_write_time(
+      options.references[0].path,
+      std::filesystem::last_write_time(options.references[0].path) +
+          std::chrono::seconds(2));
+  ASSERT_TRUE(pipeline->Reconfigure(options).ok());
+  ASSERT_TRUE(pipeline->Observe(r).ok());
+  EXPECT_EQ(edges_now(),
+            std::vector<double>(narrow_edges.begin(), narrow_edges.end()));
+}
+
 }  // namespace
 }  // namespace ml_exporter

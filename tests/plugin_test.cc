@@ -652,23 +652,10 @@ TEST(PluginFailureTest, FactoryStatusErrorsNameTheParam) {
 
 // --- the example plugins, end to end ----------------------------------------
 
-// Registers a plugin collector the way the configuration does: by name, with
-// its params.
-void RegisterPluginCollector(std::shared_ptr<PluginLibrary> lib,
-                             const std::string& name,
-                             const std::string& params_json) {
-  const std::string params = ParamsFromJson(params_json);
-  CollectorRegistry::Global().Register(
-      {name, "plugin collector", false,
-       [lib, name,
-        params](const CollectorContext& context) -> std::unique_ptr<Collector> {
-         CollectorContext with_params = context;
-         with_params.params = params;
-         std::unique_ptr<Collector> c;
-         Status s = lib->NewCollector(name, with_params, &c);
-         EXPECT_TRUE(s.ok()) << s.ToString();
-         return c;
-       }});
+CollectorSpec Spec(const std::string& name, const std::string& params_json) {
+  CollectorSpec spec{name};
+  spec.params = ParamsFromJson(params_json);
+  return spec;
 }
 
 bool Contains(const std::string& text, const std::string& line) {
@@ -677,20 +664,14 @@ bool Contains(const std::string& text, const std::string& line) {
 
 TEST(PluginEndToEndTest, ExamplePluginsThroughAPipeline) {
   LogCapture log;
-  auto blocklist = MustLoad(BLOCKLIST_WORDS_PATH);
-  auto click_rank = MustLoad(CLICK_RANK_PATH);
-  auto thrower = MustLoad(TEST_THROWING_PLUGIN_PATH);
-  ASSERT_TRUE(blocklist && click_rank && thrower);
-  EXPECT_EQ(blocklist->collector_names(),
-            std::vector<std::string>{"blocklist_words"});
-  RegisterPluginCollector(
-      blocklist, "blocklist_words",
-      R"({"words": ["damn", "Idiot"], "outputs": ["reply"]})");
-  RegisterPluginCollector(click_rank, "click_rank", "{}");
-  RegisterPluginCollector(thrower, "thrower", "{}");
-
   PipelineOptions options;
-  options.collectors = {"software", "blocklist_words", "click_rank", "thrower"};
+  options.plugins = {BLOCKLIST_WORDS_PATH, CLICK_RANK_PATH,
+                     TEST_THROWING_PLUGIN_PATH};
+  options.default_collectors = std::vector<CollectorSpec>{
+      Spec("software", "{}"),
+      Spec("blocklist_words",
+           R"({"words": ["damn", "Idiot"], "outputs": ["reply"]})"),
+      Spec("click_rank", "{}"), Spec("thrower", "{}")};
   std::unique_ptr<Pipeline> pipeline;
   Status s = Pipeline::Create(options, &pipeline);
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -710,9 +691,7 @@ TEST(PluginEndToEndTest, ExamplePluginsThroughAPipeline) {
   EXPECT_EQ(result.accepted, 13u);
   EXPECT_EQ(result.rejected, 0u);
 
-  Families families = pipeline->Collect();
-  AppendPluginInfo({blocklist, click_rank, thrower}, &families);
-  const std::string text = Render(families);
+  const std::string text = Render(pipeline->Collect());
   const std::string chat = "model=\"chat\",version=\"v1\",stage=\"none\"";
   const std::string search = "model=\"search\",version=\"none\",stage=\"none\"";
   for (const std::string& line : std::vector<std::string>{
@@ -823,6 +802,96 @@ TEST(PluginEndToEndTest, BlocklistWordsCapsUnlistedOutputs) {
     EXPECT_TRUE(Contains(text, line)) << line << "\n--- in:\n" << text;
   }
   EXPECT_EQ(host.cardinality.overflow(CardinalityLimit::kOutputs), 2u);
+}
+
+// --- plugins named in PipelineOptions::plugins (the config's `plugins:`) -----
+
+TEST(ConfiguredPluginsTest, ReloadKeepsCountersAndRemovingThePluginUnloadsIt) {
+  PipelineOptions options;
+  options.plugins = {TEST_COUNTER_PLUGIN_PATH};
+  options.collectors = {"software", "test_counter"};
+  std::unique_ptr<Pipeline> pipeline;
+  ASSERT_TRUE(Pipeline::Create(options, &pipeline).ok());
+  ASSERT_EQ(pipeline->plugin_status().size(), 1u);
+  EXPECT_EQ(pipeline->plugin_status()[0].name, "test_counter");
+  EXPECT_EQ(pipeline->plugin_status()[0].path, TEST_COUNTER_PLUGIN_PATH);
+  RecordBuilder b;
+  b.Model("m").Input("x", 1.0);
+  ASSERT_TRUE(pipeline->Observe(b.record()).ok());
+  ASSERT_TRUE(pipeline->Observe(b.record()).ok());
+  const std::string m = "model=\"m\",version=\"none\",stage=\"none\"";
+  std::string text = Render(pipeline->Collect());
+  EXPECT_TRUE(Contains(text, "ml_test_records_total{" + m + "} 2")) << text;
+  EXPECT_TRUE(Contains(text,
+                       "ml_exporter_plugin_info{plugin=\"test_counter\","
+                       "version=\"0.3.1\",abi=\"1.0\"} 1"))
+      << text;
+
+  // The same configuration again: the plugin collector keeps its counts.
+  ASSERT_TRUE(pipeline->Reconfigure(options).ok());
+  ASSERT_TRUE(pipeline->Observe(b.record()).ok());
+  text = Render(pipeline->Collect());
+  EXPECT_TRUE(Contains(text, "ml_test_records_total{" + m + "} 3")) << text;
+
+  // An unloadable plugin is refused and the running configuration kept.
+  PipelineOptions broken = options;
+  broken.plugins.push_back(TEST_RAW_WRONG_MAJOR_PLUGIN_PATH);
+  Status s = pipeline->Reconfigure(broken);
+  EXPECT_NE(s.message().find("incompatible plugin ABI 2.0"), std::string::npos)
+      << s.ToString();
+  ASSERT_TRUE(pipeline->Observe(b.record()).ok());
+  text = Render(pipeline->Collect());
+  EXPECT_TRUE(Contains(text, "ml_test_records_total{" + m + "} 4")) << text;
+
+  // Without the plugin: its metrics and its info series are gone.
+  PipelineOptions without;
+  without.collectors = {"software"};
+  ASSERT_TRUE(pipeline->Reconfigure(without).ok());
+  text = Render(pipeline->Collect());
+  EXPECT_EQ(text.find("ml_test_records_total"), std::string::npos) << text;
+  EXPECT_EQ(text.find("ml_exporter_plugin_info"), std::string::npos) << text;
+  EXPECT_TRUE(Contains(text, "ml_records_total{" + m + "} 4")) << text;
+  EXPECT_TRUE(pipeline->plugin_status().empty());
+}
+
+TEST(ConfiguredPluginsTest, ErrorsNameThePluginAndTheKnownCollectors) {
+  std::unique_ptr<Pipeline> pipeline;
+  PipelineOptions options;
+  options.plugins = {TEST_NO_ENTRY_PLUGIN_PATH};
+  Status s = Pipeline::Create(options, &pipeline);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(TEST_NO_ENTRY_PLUGIN_PATH), std::string::npos)
+      << s.ToString();
+
+  options.plugins = {TEST_COUNTER_PLUGIN_PATH};
+  options.collectors = {"test_countr"};
+  s = Pipeline::Create(options, &pipeline);
+  EXPECT_NE(s.message().find("unknown collector \"test_countr\""),
+            std::string::npos)
+      << s.ToString();
+  EXPECT_NE(s.message().find(", test_counter, test_counter_lambda"),
+            std::string::npos)
+      << s.ToString();
+
+  // Two providers of one collector name: refused, naming both.
+  options.plugins = {TEST_COUNTER_PLUGIN_PATH, TEST_COUNTER_PLUGIN_PATH};
+  options.collectors = {"software"};
+  s = Pipeline::Create(options, &pipeline);
+  EXPECT_EQ(s.ToString(), std::string("invalid argument: plugin \"") +
+                              TEST_COUNTER_PLUGIN_PATH +
+                              "\" provides collector \"test_counter\", which "
+                              "plugin \"" +
+                              TEST_COUNTER_PLUGIN_PATH + "\" provides too");
+
+  // A plugin collector's own parameter error reaches the user.
+  options.plugins = {BLOCKLIST_WORDS_PATH};
+  options.collectors.clear();
+  options.default_collectors =
+      std::vector<CollectorSpec>{Spec("blocklist_words", "{}")};
+  s = Pipeline::Create(options, &pipeline);
+  EXPECT_NE(s.message().find("parameter \"words\" is required"),
+            std::string::npos)
+      << s.ToString();
 }
 
 }  // namespace

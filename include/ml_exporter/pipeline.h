@@ -62,6 +62,16 @@ class Pipeline {
     std::vector<std::string> collectors;
   };
   std::vector<ModelStatus> model_status();
+
+  // For status pages and logs: each loaded plugin (options.plugins).
+  struct PluginStatus {
+    std::string path;
+    std::string name;
+    std::string version;
+    std::string abi;  // "<major>.<minor>" it was built for
+    std::vector<std::string> collectors;
+  };
+  std::vector<PluginStatus> plugin_status() const;
   ~Pipeline();
 
   Pipeline(const Pipeline&) = delete;
