@@ -208,7 +208,15 @@ def run(s, a, failures):
         return f and f == g and sum(g.values()) > 0
     st.wait_until("the fleet's and the single exporter's record counts in "
                   "Prometheus agree", 30, settled, 1)
-    time.sleep(4)  # two more scrapes and rule evaluations on the final counts
+    # The pipeline collector counts a request when its join window
+    # (join_window_seconds: 10 in demo.yaml) closes, which each exporter
+    # notices on its own clock: wait until every window has closed, then
+    # for two more scrapes and rule evaluations on the final counts.
+    time.sleep(15)
+    st.wait_until("the fleet's and the single exporter's pipeline counts agree",
+                  20, lambda: summed(fleet_prom, "ml_pipeline_requests_total")
+                  == summed(single_prom, "ml_pipeline_requests_total"), 1)
+    time.sleep(3)
     at = time.time()
 
     # 1. exact sums

@@ -257,14 +257,23 @@ class Stack:
 
 # --- Prometheus HTTP API ----------------------------------------------------------
 def prom_api(base, path, params=None, timeout=30):
-    data = urllib.parse.urlencode(params or {}, doseq=True).encode()
-    req = urllib.request.Request(base + path, data=data, method="POST",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    """The `data` of a Prometheus API answer: POSTed with params (long
+    queries do not fit in a URL), a GET without."""
+    if params:
+        data = urllib.parse.urlencode(params, doseq=True).encode()
+        req = urllib.request.Request(
+            base + path, data=data, method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        req = urllib.request.Request(base + path)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             body = json.load(r)
     except urllib.error.HTTPError as e:
-        body = json.load(e)
+        try:
+            body = json.load(e)
+        except ValueError:
+            raise StackError(f"{path}: HTTP {e.code}") from None
     if body.get("status") != "success":
         raise StackError(f"{path} {params}: {body.get('errorType')}: {body.get('error')}")
     return body["data"]
