@@ -178,6 +178,13 @@ class PipelineCollector : public Collector {
     AddGauge(&entries, {{"collector", "pipeline"}},
              static_cast<double>(journeys_.size()));
     out->push_back(std::move(entries));
+    auto evicted = NewFamily(
+        "ml_exporter_join_table_evictions_total",
+        "Entries evicted from a full join table before they expired.",
+        prometheus::MetricType::Counter);
+    AddCounter(&evicted, {{"collector", "pipeline"}},
+               static_cast<double>(journeys_.evicted()));
+    out->push_back(std::move(evicted));
     return Status::Ok();
   }
 

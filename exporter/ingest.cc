@@ -30,7 +30,7 @@ TextPosition PositionOf(std::string_view text, size_t offset) {
 struct Ingestor::Impl {
   Pipeline* pipeline;
   IngestSource source;
-  simdjson::dom::parser parser;
+  simdjson::dom::parser parser{};  // {}: its constructor is explicit (clang)
   // Input copied here when it lacks simdjson's read padding.
   std::string padded;
   Record record;

@@ -68,7 +68,13 @@ std::string CheckEdges(const Repeated& edges, const char* what) {
 }
 
 std::string CheckNumeric(const v1::NumericProfile& n) {
-  if (n.count() == 0) return "";
+  if (n.count() == 0) {
+    // Nothing to score against, but the edges still delimit the live bins.
+    if (std::string e = CheckEdges(n.edges(), "numeric.edges"); !e.empty()) {
+      return e;
+    }
+    return CheckEdges(n.quantile_edges(), "numeric.quantile_edges");
+  }
   if (n.edges().empty()) return "numeric.edges is empty";
   if (std::string e = CheckEdges(n.edges(), "numeric.edges"); !e.empty()) {
     return e;
@@ -386,7 +392,11 @@ Status ReadProfileFile(const std::string& path, v1::ReferenceProfile* out) {
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  const std::string data = buffer.str();
+  return ParseProfile(buffer.str(), path, out);
+}
+
+Status ParseProfile(const std::string& data, const std::string& path,
+                    v1::ReferenceProfile* out) {
   out->Clear();
   if (!out->ParseFromString(data)) {
     // Not the binary form: the text form, with its own error position.
@@ -418,6 +428,25 @@ Status ReadProfileFile(const std::string& path, v1::ReferenceProfile* out) {
   return Status::Ok();
 }
 
+std::shared_ptr<PreparedProfile> PrepareProfile(
+    const v1::ReferenceProfile& proto, const std::string& path) {
+  auto prepared = std::make_shared<PreparedProfile>();
+  prepared->path = path;
+  prepared->model = proto.model();
+  prepared->source = proto.source();
+  prepared->features.resize(proto.features_size());
+  for (int i = 0; i < proto.features_size(); ++i) {
+    PrepareField(proto.features(i), &prepared->features[i]);
+    prepared->feature_index.emplace(proto.features(i).name(), i);
+  }
+  prepared->outputs.resize(proto.outputs_size());
+  for (int i = 0; i < proto.outputs_size(); ++i) {
+    PrepareField(proto.outputs(i), &prepared->outputs[i]);
+    prepared->output_index.emplace(proto.outputs(i).name(), i);
+  }
+  return prepared;
+}
+
 std::shared_ptr<const PreparedProfile> LoadReference(const std::string& path,
                                                      Status* status) {
   struct Entry {
@@ -447,23 +476,9 @@ std::shared_ptr<const PreparedProfile> LoadReference(const std::string& path,
     *status = s;
     return nullptr;
   }
-  auto prepared = std::make_shared<PreparedProfile>();
-  prepared->path = path;
-  prepared->model = proto.model();
-  prepared->source = proto.source();
-  prepared->features.resize(proto.features_size());
-  for (int i = 0; i < proto.features_size(); ++i) {
-    PrepareField(proto.features(i), &prepared->features[i]);
-    prepared->feature_index.emplace(proto.features(i).name(), i);
-  }
-  prepared->outputs.resize(proto.outputs_size());
-  for (int i = 0; i < proto.outputs_size(); ++i) {
-    PrepareField(proto.outputs(i), &prepared->outputs[i]);
-    prepared->output_index.emplace(proto.outputs(i).name(), i);
-  }
   entry.size = st.st_size;
   entry.mtime = st.st_mtim;
-  entry.profile = std::move(prepared);
+  entry.profile = PrepareProfile(proto, path);
   *status = Status::Ok();
   return entry.profile;
 }

@@ -145,6 +145,14 @@ struct PreparedProfile {
 // the file and, for an inconsistent field, the field and what is wrong.
 Status ReadProfileFile(const std::string& path, v1::ReferenceProfile* out);
 
+// Same, from the file's bytes; `path` names the input in errors.
+Status ParseProfile(const std::string& data, const std::string& path,
+                    v1::ReferenceProfile* out);
+
+// Prepares every field of a (valid) profile, as LoadReference does.
+std::shared_ptr<PreparedProfile> PrepareProfile(
+    const v1::ReferenceProfile& proto, const std::string& path);
+
 // Checks what the scores rely on: edges strictly increasing and finite,
 // counts matching the edges and each other, kinds known, names unique.
 Status ValidateProfile(const v1::ReferenceProfile& profile);
