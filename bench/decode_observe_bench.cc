@@ -13,10 +13,12 @@
 // figures are steady state.
 #include <benchmark/benchmark.h>
 #include <prometheus/text_serializer.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -24,11 +26,15 @@
 #include <vector>
 
 #include "bench/example_stream.h"
+#include "core/histogram.h"
+#include "exporter/json_record_scanner.h"
 #include "ml_exporter.pb.h"
 #include "ml_exporter/collector.h"
 #include "ml_exporter/ingest.h"
 #include "ml_exporter/pipeline.h"
 #include "ml_exporter/record_builder.h"
+#include "profile.pb.h"
+#include "profile/profile_builder.h"
 
 namespace {
 
@@ -360,6 +366,145 @@ void BM_RecordBuilderBuildOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_RecordBuilderBuildOnly);
 
+// --- each collector alone ----------------------------------------------------
+
+// The corpus decoded once (strings point into the corpus lines).
+const std::vector<ml_exporter::Record>& CorpusRecords() {
+  static const auto* records = [] {
+    const Corpus& corpus = GetCorpus();
+    auto* v = new std::vector<ml_exporter::Record>(corpus.lines.size());
+    for (size_t i = 0; i < corpus.lines.size(); ++i) {
+      if (!ml_exporter::internal::ScanJsonRecord(corpus.lines[i], &(*v)[i])) {
+        std::fprintf(stderr, "decode_observe_bench: line %zu not scanned\n",
+                     i + 1);
+        std::exit(2);
+      }
+    }
+    return v;
+  }();
+  return *records;
+}
+
+// Pipeline::Observe of decoded example records with only the collector
+// named by the benchmark's argument: what each collector costs per record.
+void BM_CollectorObserve(benchmark::State& state, const char* collector) {
+  const auto& records = CorpusRecords();
+  PipelineOptions options;
+  options.histogram_warmup_values = 100;
+  options.collectors = {collector};
+  std::unique_ptr<Pipeline> pipeline;
+  if (Status s = Pipeline::Create(options, &pipeline); !s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  for (const auto& r : records) (void)pipeline->Observe(r);
+  size_t i = 0;
+  for (auto _ : state) {
+    Status s = pipeline->Observe(records[i]);
+    benchmark::DoNotOptimize(s);
+    if (++i == records.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["ns_per_record"] = benchmark::Counter(
+      static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK_CAPTURE(BM_CollectorObserve, software, "software");
+BENCHMARK_CAPTURE(BM_CollectorObserve, inputs, "inputs");
+BENCHMARK_CAPTURE(BM_CollectorObserve, outputs, "outputs");
+BENCHMARK_CAPTURE(BM_CollectorObserve, drift, "drift");
+BENCHMARK_CAPTURE(BM_CollectorObserve, audio, "audio");
+BENCHMARK_CAPTURE(BM_CollectorObserve, image, "image");
+BENCHMARK_CAPTURE(BM_CollectorObserve, text, "text");
+BENCHMARK_CAPTURE(BM_CollectorObserve, session, "session");
+BENCHMARK_CAPTURE(BM_CollectorObserve, feedback, "feedback");
+BENCHMARK_CAPTURE(BM_CollectorObserve, pipeline, "pipeline");
+
+// The histogram bucket search alone, over `state.range(0)` edges.
+void BM_BucketOf(benchmark::State& state) {
+  std::vector<double> edges;
+  for (int64_t i = 0; i < state.range(0); ++i) {
+    edges.push_back(static_cast<double>(i));
+  }
+  const ml_exporter::internal::BucketEdges b(edges);
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(-1,
+                                           static_cast<double>(edges.size()));
+  std::vector<double> values(4096);
+  for (double& v : values) v = u(rng);
+  size_t i = 0, sum = 0;
+  for (auto _ : state) {
+    sum += b.BucketOf(values[i++ & 4095]);
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_BucketOf)->ArgNames({"edges"})->Arg(11)->Arg(13)->Arg(40);
+
+// Drift scores at scrape time: one model with `state.range(0)` numeric
+// features and a reference profile of all of them; Collect computes every
+// method's score for every feature.
+void BM_DriftCollect(benchmark::State& state) {
+  const int features = static_cast<int>(state.range(0));
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> d(0, 1);
+  std::vector<std::string> names;
+  ml_exporter::profile::v1::ReferenceProfile profile;
+  profile.set_model("wide");
+  for (int k = 0; k < features; ++k) {
+    names.push_back("d" + std::to_string(k));
+    ml_exporter::profile::FieldAccumulator acc;
+    for (int i = 0; i < 2000; ++i) {
+      acc.AddPresent();
+      acc.AddNumber(d(rng) + k);
+    }
+    *profile.add_features() =
+        acc.Finish(names.back(), 2000, ml_exporter::profile::BuildOptions{});
+  }
+  char dir[] = "/tmp/ml_exporter_bench_XXXXXX";
+  if (mkdtemp(dir) == nullptr) {
+    state.SkipWithError("mkdtemp failed");
+    return;
+  }
+  const std::string path = std::string(dir) + "/wide.profile";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << profile.SerializeAsString();
+  }
+  PipelineOptions options;
+  options.collectors = {"drift"};
+  options.references = {{"wide", "", "", path}};
+  options.drift.min_count = 100;
+  std::unique_ptr<Pipeline> pipeline;
+  Status s = Pipeline::Create(options, &pipeline);
+  std::remove(path.c_str());
+  rmdir(dir);
+  if (!s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  RecordBuilder b;
+  for (int i = 0; i < 500; ++i) {
+    b.Reset();
+    b.Model("wide", "", "");
+    for (int k = 0; k < features; ++k) b.Input(names[k], d(rng) + k + 0.1);
+    (void)pipeline->Observe(b.record());
+  }
+  size_t scores = 0;
+  for (const auto& f : pipeline->Collect()) {
+    if (f.name == "ml_feature_drift") scores = f.metric.size();
+  }
+  for (auto _ : state) {
+    auto families = pipeline->Collect();
+    benchmark::DoNotOptimize(families.data());
+  }
+  state.counters["scores"] = static_cast<double>(scores);
+}
+BENCHMARK(BM_DriftCollect)
+    ->ArgNames({"features"})
+    ->Arg(1000)
+    ->Unit(benchmark::kMillisecond);
+
 // --- scrape time
 // --------------------------------------------------------------
 
@@ -377,10 +522,11 @@ size_t CountSeries(const std::vector<prometheus::MetricFamily>& families) {
   return n;
 }
 
-// A pipeline with one model of `features` numeric features, every histogram
-// frozen: each feature exports observations, missing and a value histogram
-// (about 17 series), so 600 features give about 10,000 series.
-std::unique_ptr<Pipeline> WidePipeline(int features) {
+// A pipeline with `models` models of `features` numeric features each,
+// every histogram frozen: each feature exports observations, missing and a
+// value histogram (about 16 series), so 600 features give about 10,000
+// series per model.
+std::unique_ptr<Pipeline> WidePipeline(int features, int models = 1) {
   std::unique_ptr<Pipeline> pipeline = NewPipeline(false);
   std::mt19937_64 rng(3);
   std::normal_distribution<double> d(0, 1);
@@ -390,9 +536,10 @@ std::unique_ptr<Pipeline> WidePipeline(int features) {
     names.back() += std::to_string(k);
   }
   RecordBuilder b;
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 200 * models; ++i) {
     b.Reset();
-    b.Model("wide", "v1", "main").Latency(0.01);
+    const std::string model = "wide" + std::to_string(i % models);
+    b.Model(model, "v1", "main").Latency(0.01);
     // Spread proportional to the magnitude: learned edges are rounded to
     // three significant digits, so a narrow spread far from zero (d + 500)
     // would collapse to a few buckets.
@@ -404,8 +551,8 @@ std::unique_ptr<Pipeline> WidePipeline(int features) {
 }
 
 void BM_PipelineCollect(benchmark::State& state) {
-  std::unique_ptr<Pipeline> pipeline =
-      WidePipeline(static_cast<int>(state.range(0)));
+  std::unique_ptr<Pipeline> pipeline = WidePipeline(
+      static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   size_t series = CountSeries(pipeline->Collect());
   for (auto _ : state) {
     auto families = pipeline->Collect();
@@ -417,14 +564,15 @@ void BM_PipelineCollect(benchmark::State& state) {
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_PipelineCollect)
-    ->ArgNames({"features"})
-    ->Arg(600)
+    ->ArgNames({"features", "models"})
+    ->Args({600, 1})
+    ->Args({600, 10})
     ->Unit(benchmark::kMillisecond);
 
 // Collect plus the text rendering that GET /metrics does.
 void BM_PipelineCollectAndSerialize(benchmark::State& state) {
-  std::unique_ptr<Pipeline> pipeline =
-      WidePipeline(static_cast<int>(state.range(0)));
+  std::unique_ptr<Pipeline> pipeline = WidePipeline(
+      static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   size_t series = CountSeries(pipeline->Collect());
   size_t bytes = 0;
   for (auto _ : state) {
@@ -437,8 +585,9 @@ void BM_PipelineCollectAndSerialize(benchmark::State& state) {
   state.counters["exposition_bytes"] = static_cast<double>(bytes);
 }
 BENCHMARK(BM_PipelineCollectAndSerialize)
-    ->ArgNames({"features"})
-    ->Arg(600)
+    ->ArgNames({"features", "models"})
+    ->Args({600, 1})
+    ->Args({600, 10})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

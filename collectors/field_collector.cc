@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -11,6 +12,7 @@
 #include "core/label_value.h"
 #include "core/model_shard.h"
 #include "core/per_thread.h"
+#include "core/string_index.h"
 #include "ml_exporter/metric_builder.h"
 #include "profile/reference.h"
 
@@ -23,7 +25,7 @@ using internal::HistogramCells;
 using internal::HistogramSnapshot;
 using internal::LearnedEdges;
 using internal::OwnedCounter;
-using internal::StringMap;
+using internal::StringIndex;
 
 // What differs between the inputs and the outputs collector.
 struct SideTraits {
@@ -100,14 +102,21 @@ struct FieldCells {
   std::unique_ptr<HistogramCells> value;
   std::unique_ptr<HistogramCells> length;
   std::deque<OwnedCounter> categories;  // by category id
-  StringMap<uint32_t> category_ids;     // admitted values only: bounded
+  StringIndex category_ids;             // admitted values only: bounded
   uint64_t last_seen = 0;
+  // The field's name as it arrives in records, once this thread has
+  // admitted it (in field_ids).
+  std::string raw_name;
 };
 
 // One thread's cells for one model.
 struct ModelCells {
   std::deque<FieldCells> fields;  // by field id
-  StringMap<uint32_t> field_ids;  // admitted names only: bounded
+  StringIndex field_ids;          // admitted names only: bounded
+  // Field id by position in the last record (kNotFound: not admitted).
+  // Streams repeat the same fields in the same order, so a name is usually
+  // checked against one candidate instead of being hashed.
+  std::vector<uint32_t> shape;
   uint64_t seq = 0;
 };
 
@@ -136,9 +145,13 @@ class FieldCollector : public Collector {
     internal::ModelShard<ModelCells>& shard = shards_.Local();
     ModelCells& cells = shard.At(context.model_id);
     const uint64_t seq = ++cells.seq;
-    for (const Field& field : fields) {
+    if (cells.shape.size() < fields.size()) {
+      cells.shape.resize(fields.size(), StringIndex::kNotFound);
+    }
+    for (size_t position = 0; position < fields.size(); ++position) {
+      const Field& field = fields[position];
       if (filtered_ && !Watched(field.name)) continue;
-      FieldCells& f = Cells(shard, global, cells, field.name);
+      FieldCells& f = CellsAt(shard, global, cells, position, field.name);
       f.last_seen = seq;
       f.observations.Add(1);
       ObserveValue(shard, f, field.value, record.list_items);
@@ -326,12 +339,33 @@ class FieldCollector : public Collector {
     return field->coarse_edges;
   }
 
+  // Cells(`name`), trying first the field at `position` in the last record.
+  FieldCells& CellsAt(internal::ModelShard<ModelCells>& shard,
+                      ModelFields& global, ModelCells& cells, size_t position,
+                      std::string_view name) {
+    const uint32_t guess = cells.shape[position];
+    if (guess != StringIndex::kNotFound) {
+      FieldCells& f = cells.fields[guess];
+      if (f.raw_name.size() == name.size() &&
+          std::memcmp(f.raw_name.data(), name.data(), name.size()) == 0) {
+        return f;
+      }
+    }
+    uint32_t admitted = StringIndex::kNotFound;
+    FieldCells& f = Cells(shard, global, cells, name, &admitted);
+    cells.shape[position] = admitted;
+    return f;
+  }
+
   // The field cells for `name`, interning it globally on first sight.
+  // `*admitted`: its id unless it overflowed the cap.
   FieldCells& Cells(internal::ModelShard<ModelCells>& shard,
                     ModelFields& global, ModelCells& cells,
-                    std::string_view name) {
-    if (auto it = cells.field_ids.find(name); it != cells.field_ids.end()) {
-      return cells.fields[it->second];
+                    std::string_view name, uint32_t* admitted) {
+    if (const uint32_t id = cells.field_ids.Find(name);
+        id != StringIndex::kNotFound) {
+      *admitted = id;
+      return cells.fields[id];
     }
     uint32_t id;
     bool overflow;
@@ -363,7 +397,11 @@ class FieldCollector : public Collector {
     if (overflow) {
       cardinality_->AddOverflow(traits_.limit);
     } else {
-      cells.field_ids.emplace(std::string(name), id);
+      cells.field_ids.Insert(name, id);
+      // Two raw names can share one id (they sanitize to one label); the
+      // first one seen is the one the position check compares against.
+      if (cells.fields[id].raw_name.empty()) cells.fields[id].raw_name = name;
+      *admitted = id;
     }
     return cells.fields[id];
   }
@@ -445,16 +483,14 @@ class FieldCollector : public Collector {
 
   void ObserveCategory(internal::ModelShard<ModelCells>& shard, FieldCells& f,
                        std::string_view value) {
-    uint32_t id;
-    if (auto it = f.category_ids.find(value); it != f.category_ids.end()) {
-      id = it->second;
-    } else {
+    uint32_t id = f.category_ids.Find(value);
+    if (id == StringIndex::kNotFound) {
       const CappedInterner::Result r = f.info->categories.Intern(value);
       id = r.id;
       if (r.overflow) {
         cardinality_->AddOverflow(CardinalityLimit::kLabelValues);
       } else {
-        f.category_ids.emplace(std::string(value), id);
+        f.category_ids.Insert(value, id);
       }
       if (f.categories.size() <= id) {
         std::lock_guard<std::mutex> lock(shard.mu);

@@ -13,9 +13,13 @@ BucketEdges::BucketEdges(std::vector<double> edges) : edges_(std::move(edges)) {
                edges_.end());
   std::sort(edges_.begin(), edges_.end());
   edges_.erase(std::unique(edges_.begin(), edges_.end()), edges_.end());
+  linear_.fill(INFINITY);
+  if (edges_.size() <= kLinearEdges) {
+    std::copy(edges_.begin(), edges_.end(), linear_.begin());
+  }
 }
 
-size_t BucketEdges::BucketOf(double v) const {
+size_t BucketEdges::BucketOfBinary(double v) const {
   // Branch-free lower_bound: first edge >= v.
   const double* first = edges_.data();
   size_t n = edges_.size();

@@ -3,6 +3,9 @@
 #ifndef ML_EXPORTER_CORE_HISTOGRAM_H_
 #define ML_EXPORTER_CORE_HISTOGRAM_H_
 
+#include <emmintrin.h>
+
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -24,10 +27,35 @@ class BucketEdges {
   const std::vector<double>& edges() const { return edges_; }
 
   // Index of the bucket that counts `v` (v must not be NaN).
-  size_t BucketOf(double v) const;
+  //
+  // Hot: called for every numeric value and string length. With up to
+  // kLinearEdges edges (the default for learned, latency and length
+  // histograms) it counts the edges below `v` over a fixed-size inline copy
+  // padded with +Inf: no branches, no dependent loads, and the compiler
+  // unrolls and vectorises the loop. Longer edge lists use a binary search.
+  size_t BucketOf(double v) const {
+    if (edges_.size() > kLinearEdges) return BucketOfBinary(v);
+    // Each compare gives all-ones (-1) per edge below v; subtracting the
+    // masks counts them, two lanes at a time.
+    const __m128d x = _mm_set1_pd(v);
+    __m128i below = _mm_setzero_si128();
+    for (size_t i = 0; i < kLinearEdges; i += 2) {
+      below = _mm_sub_epi64(
+          below, _mm_castpd_si128(_mm_cmplt_pd(_mm_load_pd(&linear_[i]), x)));
+    }
+    return static_cast<size_t>(
+        _mm_cvtsi128_si64(below) +
+        _mm_cvtsi128_si64(_mm_unpackhi_epi64(below, below)));
+  }
+
+  static constexpr size_t kLinearEdges = 16;
 
  private:
+  size_t BucketOfBinary(double v) const;
+
   std::vector<double> edges_;
+  // edges_ followed by +Inf, when edges_.size() <= kLinearEdges.
+  alignas(16) std::array<double, kLinearEdges> linear_;
 };
 
 // Edges at evenly spaced quantiles of `sample` (plus its minimum and

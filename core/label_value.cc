@@ -49,6 +49,12 @@ std::string SanitizeLabelValue(std::string_view raw, size_t max_bytes) {
 }
 
 size_t Utf8Length(std::string_view s) {
+  // ASCII (the common case) is one character a byte.
+  size_t ascii = 0;
+  while (ascii < s.size() && static_cast<unsigned char>(s[ascii]) < 0x80) {
+    ++ascii;
+  }
+  if (ascii == s.size()) return ascii;
   size_t n = 0;
   for (size_t i = 0; i < s.size(); ++n) {
     size_t len = Utf8SequenceLength(s, i);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/label_value.h"
+#include "exporter/json_record_scanner.h"
 #include "exporter/json_syntax.h"
 #include "exporter/record_decoder.h"
 #include "ml_exporter.pb.h"
@@ -34,6 +35,9 @@ struct Ingestor::Impl {
   // Input copied here when it lacks simdjson's read padding.
   std::string padded;
   Record record;
+  // Records of a JSON array body decoded by the scanner before any is
+  // observed (so a body it declines is decoded anew by the DOM path).
+  std::vector<Record> batch;
   Event event;
   IngestResult* result = nullptr;
   size_t index = 0;  // position of the next item in the input
@@ -47,15 +51,7 @@ struct Ingestor::Impl {
     }
   }
 
-  void AcceptRecord() {
-    Status s = pipeline->Observe(record);
-    if (s.ok()) {
-      ++result->accepted;
-      pipeline->ingest_stats().AddAccepted(source, 1);
-    } else {
-      Reject(RejectReason::kInvalidValue, s.message());
-    }
-  }
+  void AcceptRecord() { Observe(record); }
 
   void AcceptEvent() {
     Status s = pipeline->ObserveEvent(event);
@@ -126,6 +122,63 @@ struct Ingestor::Impl {
     return false;
   }
 
+  // The JSON array body `text` through the scanner: true when every element
+  // was a record it handles, all then observed; false (nothing observed)
+  // to leave the body to the DOM path.
+  bool ScanArray(std::string_view text) {
+    size_t i = 0;
+    auto skip_space = [&] {
+      while (i < text.size() && (text[i] == ' ' || text[i] == '\n' ||
+                                 text[i] == '\r' || text[i] == '\t')) {
+        ++i;
+      }
+    };
+    skip_space();
+    if (i == text.size() || text[i] != '[') return false;
+    ++i;
+    skip_space();
+    size_t n = 0;
+    if (i < text.size() && text[i] == ']') {
+      ++i;
+    } else {
+      for (;;) {
+        if (n == batch.size()) batch.emplace_back();
+        size_t used = 0;
+        if (!internal::ScanJsonRecordPrefix(text.substr(i), &batch[n], &used)) {
+          return false;
+        }
+        ++n;
+        i += used;
+        skip_space();
+        if (i == text.size()) return false;
+        if (text[i] == ']') {
+          ++i;
+          break;
+        }
+        if (text[i] != ',') return false;
+        ++i;
+        skip_space();
+      }
+    }
+    skip_space();
+    if (i != text.size()) return false;
+    for (size_t k = 0; k < n; ++k) {
+      Observe(batch[k]);
+      ++index;
+    }
+    return true;
+  }
+
+  void Observe(const Record& r) {
+    Status s = pipeline->Observe(r);
+    if (s.ok()) {
+      ++result->accepted;
+      pipeline->ingest_stats().AddAccepted(source, 1);
+    } else {
+      Reject(RejectReason::kInvalidValue, s.message());
+    }
+  }
+
   // A top-level object: a wrapper when it has "records" or "events", else
   // one record. Returns false with a message and reason when the document
   // has the wrong shape.
@@ -180,6 +233,16 @@ IngestResult Ingestor::IngestJson(std::string_view body) {
   impl_->result = &result;
   impl_->index = 0;
   impl_->line = 0;
+  // The common bodies, one record or an array of them, without the DOM.
+  if (internal::ScanJsonRecord(body, &impl_->record)) {
+    impl_->AcceptRecord();
+    impl_->result = nullptr;
+    return result;
+  }
+  if (impl_->ScanArray(body)) {
+    impl_->result = nullptr;
+    return result;
+  }
   simdjson::dom::element root;
   std::string message;
   RejectReason reason = RejectReason::kInvalidJson;
@@ -210,6 +273,11 @@ IngestResult Ingestor::IngestNdjson(std::string_view body, size_t first_line) {
                     "line is " + std::to_string(text.size()) +
                         " bytes, over the limit of " +
                         std::to_string(max_line_bytes_));
+      ++impl_->index;
+      continue;
+    }
+    if (internal::ScanJsonRecord(text, &impl_->record)) {
+      impl_->AcceptRecord();
       ++impl_->index;
       continue;
     }

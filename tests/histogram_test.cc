@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 namespace ml_exporter::internal {
@@ -11,7 +12,9 @@ namespace {
 TEST(BucketEdgesTest, BucketOfMatchesLowerBound) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u(-10, 10);
-  for (size_t n : {1u, 2u, 3u, 7u, 8u, 13u}) {
+  // Both sides of BucketEdges::kLinearEdges (the linear and the binary
+  // search).
+  for (size_t n : {1u, 2u, 3u, 7u, 8u, 13u, 15u, 16u, 17u, 40u}) {
     std::vector<double> edges;
     for (size_t i = 0; i < n; ++i) edges.push_back(static_cast<double>(i) - 3);
     BucketEdges b(edges);
@@ -21,7 +24,17 @@ TEST(BucketEdgesTest, BucketOfMatchesLowerBound) {
           std::lower_bound(edges.begin(), edges.end(), v) - edges.begin();
       EXPECT_EQ(b.BucketOf(v), want) << "n=" << n << " v=" << v;
     }
+    EXPECT_EQ(b.BucketOf(INFINITY), n) << "n=" << n;
+    EXPECT_EQ(b.BucketOf(-INFINITY), 0u) << "n=" << n;
+    EXPECT_EQ(b.BucketOf(edges.back()), n - 1) << "n=" << n;
   }
+}
+
+TEST(BucketEdgesTest, NoEdges) {
+  BucketEdges b({});
+  EXPECT_EQ(b.bucket_count(), 1u);
+  EXPECT_EQ(b.BucketOf(-1), 0u);
+  EXPECT_EQ(b.BucketOf(INFINITY), 0u);
 }
 
 TEST(BucketEdgesTest, SortsAndDropsDuplicatesAndNonFinite) {

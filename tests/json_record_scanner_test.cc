@@ -1,0 +1,265 @@
+// The scanner (json_record_scanner.h) against the simdjson DOM decoder
+// (record_decoder.h): whenever the scanner accepts a text, the DOM path
+// must accept it too and decode the same record. Hand-written edge cases,
+// then many random mutations of real records.
+#include "exporter/json_record_scanner.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "exporter/record_decoder.h"
+
+namespace ml_exporter::internal {
+namespace {
+
+// The record the DOM path decodes from `text`, or false when it rejects it.
+bool DomDecode(simdjson::dom::parser& parser, std::string_view text,
+               Record* record) {
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), true).get(root) !=
+      simdjson::SUCCESS) {
+    return false;
+  }
+  if (root.type() != simdjson::dom::element_type::OBJECT) return false;
+  simdjson::dom::object object = root.get_object().value_unsafe();
+  simdjson::dom::element ignored;
+  if (object["records"].get(ignored) == simdjson::SUCCESS ||
+      object["events"].get(ignored) == simdjson::SUCCESS) {
+    return false;  // a wrapper, not a record
+  }
+  DecodeError error;
+  return DecodeJsonRecord(object, record, &error);
+}
+
+bool SameNumber(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return a == b && std::signbit(a) == std::signbit(b);
+}
+
+std::string Describe(const FieldValue& v) {
+  switch (v.kind) {
+    case FieldValue::Kind::kNull:
+      return "null";
+    case FieldValue::Kind::kNumber:
+      return "number " + std::to_string(v.number);
+    case FieldValue::Kind::kString:
+      return "string \"" + std::string(v.text) + "\"";
+    case FieldValue::Kind::kBool:
+      return v.boolean ? "true" : "false";
+    case FieldValue::Kind::kList:
+      return "list [" + std::to_string(v.list_begin) + ", +" +
+             std::to_string(v.list_size) + ")";
+  }
+  return "?";
+}
+
+bool SameValue(const FieldValue& a, const FieldValue& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case FieldValue::Kind::kNull:
+      return true;
+    case FieldValue::Kind::kNumber:
+      return SameNumber(a.number, b.number);
+    case FieldValue::Kind::kString:
+      return a.text == b.text;
+    case FieldValue::Kind::kBool:
+      return a.boolean == b.boolean;
+    case FieldValue::Kind::kList:
+      return a.list_begin == b.list_begin && a.list_size == b.list_size;
+  }
+  return false;
+}
+
+// Empty when equal, else what differs.
+std::string Difference(const Record& a, const Record& b) {
+  if (a.model != b.model) return "model";
+  if (a.version != b.version) return "version";
+  if (a.stage != b.stage) return "stage";
+  if (a.request_id != b.request_id) return "request_id";
+  if (a.session_id != b.session_id) return "session_id";
+  if (!SameNumber(a.time_seconds, b.time_seconds)) return "time";
+  if (!SameNumber(a.latency_seconds, b.latency_seconds)) return "latency";
+  if (a.error != b.error) return "error";
+  for (auto side : {&Record::inputs, &Record::outputs}) {
+    const std::vector<Field>& x = a.*side;
+    const std::vector<Field>& y = b.*side;
+    if (x.size() != y.size()) return "field count";
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (x[i].name != y[i].name) return "field name " + std::string(x[i].name);
+      if (!SameValue(x[i].value, y[i].value)) {
+        return "field " + std::string(x[i].name) + ": " + Describe(x[i].value) +
+               " vs " + Describe(y[i].value);
+      }
+    }
+  }
+  if (a.list_items.size() != b.list_items.size()) return "list item count";
+  for (size_t i = 0; i < a.list_items.size(); ++i) {
+    if (!SameValue(a.list_items[i], b.list_items[i])) {
+      return "list item " + std::to_string(i);
+    }
+  }
+  if (a.blobs.size() != b.blobs.size()) return "blob count";
+  for (size_t i = 0; i < a.blobs.size(); ++i) {
+    if (a.blobs[i].name != b.blobs[i].name ||
+        a.blobs[i].data != b.blobs[i].data ||
+        a.blobs[i].base64 != b.blobs[i].base64) {
+      return "blob " + std::to_string(i);
+    }
+  }
+  return "";
+}
+
+// Checks the scanner against the DOM path on `text`; returns whether the
+// scanner accepted it.
+bool CheckAgainstDom(simdjson::dom::parser& parser, const std::string& text) {
+  Record scanned;
+  const bool fast = ScanJsonRecord(text, &scanned);
+  if (!fast) return false;
+  Record dom;
+  const bool slow = DomDecode(parser, text, &dom);
+  EXPECT_TRUE(slow) << "the scanner accepts what the DOM path rejects: "
+                    << text;
+  if (slow) {
+    const std::string diff = Difference(scanned, dom);
+    EXPECT_EQ(diff, "") << "decoded differently: " << text;
+  }
+  return true;
+}
+
+const char* const kRecord =
+    R"({"model":"demo","version":"v1","stage":"main","request_id":"r0",)"
+    R"("session_id":"s0","time":"2026-11-28T10:00:00Z",)"
+    R"("latency_seconds":0.04825,"error":false,)"
+    R"("inputs":{"f0":0.8465,"f1":-2,"f2":null,"f3":1e-05,"f4":3.5E+2,)"
+    R"("country":"JP","ok":true,"tags":["a",1,null,false],"empty":[]},)"
+    R"("outputs":{"label":"bird","score":0.7121,"transcript":""},)"
+    R"("blobs":{"audio":"UklGRg=="},"extra":{"nested":[1,{"a":[]}]}})";
+
+TEST(JsonRecordScannerTest, AcceptsTheCommonShapeAsTheDomPathDecodesIt) {
+  simdjson::dom::parser parser;
+  EXPECT_TRUE(CheckAgainstDom(parser, kRecord));
+  EXPECT_TRUE(CheckAgainstDom(parser, R"({"model":"m"})"));
+  EXPECT_TRUE(CheckAgainstDom(
+      parser,
+      " \t{ \"model\" : \"m\" , \"inputs\" : { \"x\" : [ 1 , 2 ] } } "));
+  EXPECT_TRUE(CheckAgainstDom(parser, R"({"model":"m","time":1700000000})"));
+  EXPECT_TRUE(CheckAgainstDom(parser, R"({"model":"m","model":null})"));
+  EXPECT_TRUE(
+      CheckAgainstDom(parser, R"({"model":"m","latency_seconds":-0.0})"));
+  EXPECT_TRUE(CheckAgainstDom(parser, R"({"model":"m","inputs":{"z":-0}})"));
+  EXPECT_TRUE(CheckAgainstDom(
+      parser, R"({"model":"m","inputs":{"a":1},"inputs":{"a":2}})"));
+  Record r;
+  ASSERT_TRUE(ScanJsonRecord(kRecord, &r));
+  EXPECT_EQ(r.model, "demo");
+  ASSERT_EQ(r.inputs.size(), 9u);
+  EXPECT_EQ(r.inputs[3].value.number, 1e-05);
+  EXPECT_EQ(r.inputs[7].value.kind, FieldValue::Kind::kList);
+  EXPECT_EQ(r.inputs[7].value.list_size, 4u);
+  ASSERT_EQ(r.blobs.size(), 1u);
+  EXPECT_TRUE(r.blobs[0].base64);
+}
+
+TEST(JsonRecordScannerTest, DeclinesWhatTheDomPathMustDecideOrReport) {
+  const char* const declined[] = {
+      "",
+      "[]",
+      "null",
+      R"({})",               // no model
+      R"({"model":""})",     // empty model
+      R"({"model":"m"} x)",  // trailing bytes
+      R"({"model":"m",})",   // trailing comma
+      R"({"model":"m"})"
+      "\x01",                                      // trailing control
+      R"({"model":"m\u0041"})",                    // escape
+      R"({"model":"é"})",                          // non-ASCII
+      R"({"model":"m","records":[]})",             // wrapper
+      R"({"model":"m","events":null})",            // wrapper
+      R"({"model":"m","inputs":{"a":{"b":1}}})",   // nested object
+      R"({"model":"m","inputs":{"a":[[1]]}})",     // nested list
+      R"({"model":"m","inputs":[1]})",             // inputs not an object
+      R"({"model":"m","latency_seconds":-1})",     // negative latency
+      R"({"model":"m","latency_seconds":"1"})",    // wrong type
+      R"({"model":"m","time":"yesterday"})",       // not RFC 3339
+      R"({"model":"m","error":1})",                // wrong type
+      R"({"model":"m","blobs":{"a":1}})",          // blob not a string
+      R"({"model":1})",                            // wrong type
+      R"({"model":"m","inputs":{"a":01}})",        // leading zero
+      R"({"model":"m","inputs":{"a":1.}})",        // no fraction digits
+      R"({"model":"m","inputs":{"a":.5}})",        // no integer digits
+      R"({"model":"m","inputs":{"a":1e}})",        // no exponent digits
+      R"({"model":"m","inputs":{"a":+1}})",        // plus sign
+      R"({"model":"m","inputs":{"a":1e400}})",     // overflow
+      R"({"model":"m","inputs":{"a":1e-400}})",    // underflow
+      R"({"model":"m","inputs":{"a":4.9e-324}})",  // subnormal
+      R"({"model":"m","inputs":{"a":12345678901234567890}})",  // big integer
+      R"({"model":"m","inputs":{"a":tru}})",                   // bad literal
+      R"({"model":"m","x":[1,2})",                             // unbalanced
+      R"({"model":"m","x":"a\"b"})",  // escape in skipped
+      R"({"model":"m","x":nul})",     // bad literal skipped
+      R"({"model":"m","x":1e999})",   // overflow skipped
+      R"({"model" "m"})",             // no colon
+      "{\"model\":\"m\nx\"}",         // control in string
+  };
+  for (const char* text : declined) {
+    Record r;
+    EXPECT_FALSE(ScanJsonRecord(text, &r)) << text;
+  }
+}
+
+// Deterministic random edits of real records: the scanner may decline any
+// of them, but what it accepts must be what the DOM path decodes.
+TEST(JsonRecordScannerTest, RandomMutationsAgreeWithTheDomPath) {
+  simdjson::dom::parser parser;
+  std::mt19937 rng(20261128);
+  const std::string alphabet = "{}[]:,\"\\ -+.eE0123456789tfnulraslx\x80\x01";
+  const std::vector<std::string> seeds = {
+      kRecord,
+      R"({"model":"asr","inputs":{"audio_seconds":3.2,"age":null,)"
+      R"("country":"DE","query":"weather in berlin"},)"
+      R"("outputs":{"transcript":"","label":"cat","score":0.93}})",
+      R"({"model":"m","time":1.5e9,"latency_seconds":12,"error":true})",
+  };
+  size_t accepted = 0;
+  for (int i = 0; i < 60000; ++i) {
+    std::string text = seeds[rng() % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = rng() % (text.size() + 1);
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0:
+          if (at < text.size()) text[at] = c;
+          break;
+        case 1:
+          text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        default:
+          if (at < text.size()) text.erase(at, 1);
+      }
+    }
+    if (CheckAgainstDom(parser, text)) ++accepted;
+    if (HasFailure()) break;
+  }
+  // Many edits (inside numbers, names, unknown keys) keep a valid record;
+  // the scanner must take those, or it is not a fast path.
+  EXPECT_GT(accepted, 1000u);
+}
+
+TEST(JsonRecordScannerTest, PrefixStopsAfterTheObject) {
+  Record r;
+  size_t end = 0;
+  const std::string text = R"({"model":"a"} , {"model":"b"}])";
+  ASSERT_TRUE(ScanJsonRecordPrefix(text, &r, &end));
+  EXPECT_EQ(r.model, "a");
+  EXPECT_EQ(text.substr(end, 3), " , ");
+}
+
+}  // namespace
+}  // namespace ml_exporter::internal
