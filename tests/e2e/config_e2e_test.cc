@@ -14,26 +14,6 @@
 namespace ml_exporter::testing {
 namespace {
 
-class ConfigFile {
- public:
-  ConfigFile() {
-    char t[] = "/tmp/ml_exporter_cfg_XXXXXX";
-    dir_ = mkdtemp(t);
-    path_ = dir_ + "/config.yaml";
-  }
-  ~ConfigFile() { std::filesystem::remove_all(dir_); }
-  void Write(const std::string& text) const {
-    std::ofstream out(path_ + ".tmp");
-    out << text;
-    out.close();
-    std::filesystem::rename(path_ + ".tmp", path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_, path_;
-};
-
 const char kConfig[] = R"(
 global:
   limits: {max_label_values: 3}
@@ -60,7 +40,7 @@ std::string Records(int n) {
 const std::string kAsr = R"(model="asr",version="none",stage="none")";
 
 TEST(ConfigE2E, ConfigShapesMetricsAndReloadKeepsCounters) {
-  ConfigFile config;
+  TempConfigFile config;
   config.Write(kConfig);
   ExporterProcess exporter({"--config=" + config.path()});
   ASSERT_TRUE(exporter.started()) << exporter.log();
@@ -129,7 +109,7 @@ TEST(ConfigE2E, ConfigShapesMetricsAndReloadKeepsCounters) {
 }
 
 TEST(ConfigE2E, StatusShowsConfigModelsFeaturesAndCaps) {
-  ConfigFile config;
+  TempConfigFile config;
   config.Write(kConfig);
   ExporterProcess exporter({"--config=" + config.path()});
   ASSERT_TRUE(exporter.started()) << exporter.log();
@@ -176,7 +156,7 @@ TEST(ConfigE2E, StatusShowsConfigModelsFeaturesAndCaps) {
 }
 
 TEST(ConfigE2E, InvalidConfigAtStartExitsWithPositions) {
-  ConfigFile config;
+  TempConfigFile config;
   config.Write("global:\n  limits:\n    max_featurs: 3\n");
   ExporterProcess exporter({"--config=" + config.path()});
   EXPECT_FALSE(exporter.started());
@@ -189,20 +169,11 @@ TEST(ConfigE2E, InvalidConfigAtStartExitsWithPositions) {
 }
 
 int RunMltool(const std::string& args, std::string* output) {
-  char out[] = "/tmp/mltool_out_XXXXXX";
-  const int fd = mkstemp(out);
-  close(fd);
-  const int status = std::system(
-      (std::string(MLTOOL_BINARY) + " " + args + " > " + out + " 2>&1")
-          .c_str());
-  std::ifstream in(out);
-  output->assign(std::istreambuf_iterator<char>(in), {});
-  unlink(out);
-  return WEXITSTATUS(status);
+  return RunCommand(std::string(MLTOOL_BINARY) + " " + args, output);
 }
 
 TEST(MltoolE2E, CheckConfigExitCodes) {
-  ConfigFile good;
+  TempConfigFile good;
   good.Write(kConfig);
   std::string out;
   EXPECT_EQ(RunMltool("check-config " + good.path(), &out), 0) << out;
@@ -210,7 +181,7 @@ TEST(MltoolE2E, CheckConfigExitCodes) {
                      "thresholds, 0 plugins"),
             std::string::npos)
       << out;
-  ConfigFile bad;
+  TempConfigFile bad;
   bad.Write("models:\n  - model: a\n    collectors: [{name: softwar}]\n");
   EXPECT_EQ(RunMltool("check-config " + good.path() + " " + bad.path(), &out),
             1);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -35,6 +36,32 @@ HttpReply Perform(CURL* curl) {
 }
 
 }  // namespace
+
+TempConfigFile::TempConfigFile() {
+  char t[] = "/tmp/ml_exporter_cfg_XXXXXX";
+  dir_ = mkdtemp(t);
+  path_ = dir_ + "/config.yaml";
+}
+
+TempConfigFile::~TempConfigFile() { std::filesystem::remove_all(dir_); }
+
+void TempConfigFile::Write(const std::string& text) const {
+  std::ofstream out(path_ + ".tmp");
+  out << text;
+  out.close();
+  std::filesystem::rename(path_ + ".tmp", path_);
+}
+
+int RunCommand(const std::string& command, std::string* output) {
+  char out[] = "/tmp/ml_exporter_cmd_out_XXXXXX";
+  const int fd = mkstemp(out);
+  close(fd);
+  const int status = std::system((command + " > " + out + " 2>&1").c_str());
+  std::ifstream in(out);
+  output->assign(std::istreambuf_iterator<char>(in), {});
+  unlink(out);
+  return WEXITSTATUS(status);
+}
 
 HttpReply HttpGet(const std::string& url) {
   CURL* curl = curl_easy_init();

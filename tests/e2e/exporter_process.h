@@ -20,6 +20,28 @@ HttpReply HttpGet(const std::string& url);
 HttpReply HttpPost(const std::string& url, const std::string& content_type,
                    const std::string& body);
 
+// A file in a new temporary directory; both are removed on destruction.
+class TempConfigFile {
+ public:
+  TempConfigFile();
+  ~TempConfigFile();
+  TempConfigFile(const TempConfigFile&) = delete;
+  TempConfigFile& operator=(const TempConfigFile&) = delete;
+
+  // Replaces the contents at once (write, then rename), as a deployment
+  // tool would, so a reload never reads half a file.
+  void Write(const std::string& text) const;
+  const std::string& path() const { return path_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_, path_;
+};
+
+// Runs `command` with /bin/sh, stdout and stderr into `output`; returns the
+// exit code.
+int RunCommand(const std::string& command, std::string* output);
+
 // Series text (name{labels} as printed) to value, from an exposition.
 std::map<std::string, double> ParseExposition(const std::string& text);
 

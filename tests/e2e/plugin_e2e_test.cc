@@ -14,26 +14,6 @@
 namespace ml_exporter::testing {
 namespace {
 
-class TempConfig {
- public:
-  TempConfig() {
-    char t[] = "/tmp/ml_exporter_plugin_cfg_XXXXXX";
-    dir_ = mkdtemp(t);
-    path_ = dir_ + "/config.yaml";
-  }
-  ~TempConfig() { std::filesystem::remove_all(dir_); }
-  void Write(const std::string& text) const {
-    std::ofstream out(path_ + ".tmp");
-    out << text;
-    out.close();
-    std::filesystem::rename(path_ + ".tmp", path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_, path_;
-};
-
 std::string WithPlugins(const std::string& words) {
   return std::string("plugins:\n  - path: ") + BLOCKLIST_WORDS_PATH +
          "\n  - path: " + CLICK_RANK_PATH +
@@ -70,20 +50,11 @@ const std::string kChat = R"(model="chat",version="none",stage="none")";
 const std::string kSearch = R"(model="search",version="none",stage="none")";
 
 int RunMltool(const std::string& args, std::string* output) {
-  char out[] = "/tmp/mltool_plugin_out_XXXXXX";
-  const int fd = mkstemp(out);
-  close(fd);
-  const int status = std::system(
-      (std::string(MLTOOL_BINARY) + " " + args + " > " + out + " 2>&1")
-          .c_str());
-  std::ifstream in(out);
-  output->assign(std::istreambuf_iterator<char>(in), {});
-  unlink(out);
-  return WEXITSTATUS(status);
+  return RunCommand(std::string(MLTOOL_BINARY) + " " + args, output);
 }
 
 TEST(PluginE2E, ConfiguredPluginsExportAndReloadKeepsAndDropsThem) {
-  TempConfig config;
+  TempConfigFile config;
   config.Write(WithPlugins("idiot"));
   ExporterProcess exporter({"--config=" + config.path()});
   ASSERT_TRUE(exporter.started()) << exporter.log();
@@ -167,7 +138,7 @@ TEST(PluginE2E, ConfiguredPluginsExportAndReloadKeepsAndDropsThem) {
 }
 
 TEST(PluginE2E, BadPluginParamsStopTheStartWithTheirReason) {
-  TempConfig config;
+  TempConfigFile config;
   std::string text = WithPlugins("idiot");
   text.replace(text.find("words: [idiot], "), 16, "");
   config.Write(text);
@@ -179,13 +150,13 @@ TEST(PluginE2E, BadPluginParamsStopTheStartWithTheirReason) {
 }
 
 TEST(PluginE2E, CheckConfigLoadsPluginsAndBuildsTheirCollectors) {
-  TempConfig good;
+  TempConfigFile good;
   good.Write(WithPlugins("idiot"));
   std::string out;
   EXPECT_EQ(RunMltool("check-config " + good.path(), &out), 0) << out;
   EXPECT_NE(out.find("2 plugins"), std::string::npos) << out;
 
-  TempConfig bad_params;
+  TempConfigFile bad_params;
   std::string text = WithPlugins("idiot");
   text.replace(text.find("words: [idiot], "), 16, "");
   bad_params.Write(text);
@@ -193,7 +164,7 @@ TEST(PluginE2E, CheckConfigLoadsPluginsAndBuildsTheirCollectors) {
   EXPECT_NE(out.find("parameter \"words\" is required"), std::string::npos)
       << out;
 
-  TempConfig wrong_abi;
+  TempConfigFile wrong_abi;
   text = WithPlugins("idiot");
   text.replace(text.find(CLICK_RANK_PATH), std::string(CLICK_RANK_PATH).size(),
                TEST_RAW_WRONG_MAJOR_PLUGIN_PATH);
