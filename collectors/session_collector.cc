@@ -13,6 +13,7 @@
 // max_distance (0.3: normalised edit distance of the normalised texts),
 // event_types (["switch_to_typing"]), session_ttl_seconds (1800),
 // max_sessions (100000).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -35,17 +36,29 @@ double NowSeconds() {
       .count();
 }
 
-struct SessionState {
+// The last query one model saw in a session.
+struct QueryState {
+  ModelId model = 0;
   std::string last_text;  // normalised
   double last_time = 0;
+};
+
+// A session can pass through several models (pipeline stages, a voice
+// activity detector before a recogniser): each keeps its own last query, so
+// one model's records never hide another's repeats.
+struct SessionState {
+  static constexpr size_t kMaxModels = 8;  // the oldest query state goes
+  std::vector<QueryState> queries;
+  // Where events that name no model are counted: the last model that saw
+  // the session's text, or else the last model that saw the session.
   ModelId model = 0;
+  bool has_text = false;
 };
 
 class SessionCollector : public Collector {
  public:
   struct Cells {
-    explicit Cells(size_t types)
-        : events(types), unmatched(types) {}
+    explicit Cells(size_t types) : events(types), unmatched(types) {}
     OwnedCounter requests;
     OwnedCounter repeats;
     std::vector<OwnedCounter> events;
@@ -75,7 +88,9 @@ class SessionCollector : public Collector {
       // Still a prediction in this session, for the event join.
       sessions_.Upsert(
           record.session_id, time,
-          [&](SessionState& s, bool) { s.model = context.model_id; },
+          [&](SessionState& s, bool) {
+            if (!s.has_text) s.model = context.model_id;
+          },
           [](const std::string&, SessionState&) {});
       return;
     }
@@ -84,24 +99,41 @@ class SessionCollector : public Collector {
     bool repeat = false;
     sessions_.Upsert(
         record.session_id, time,
-        [&](SessionState& s, bool inserted) {
-          if (!inserted && !s.last_text.empty() && s.model == context.model_id &&
-              std::fabs(time - s.last_time) <= window_ &&
-              internal::NormalizedEditDistance(s.last_text, normalized) <=
+        [&](SessionState& s, bool) {
+          s.model = context.model_id;
+          s.has_text = true;
+          auto q = std::find_if(
+              s.queries.begin(), s.queries.end(),
+              [&](const QueryState& q) { return q.model == context.model_id; });
+          if (q == s.queries.end()) {
+            if (s.queries.size() == SessionState::kMaxModels) {
+              s.queries.erase(std::min_element(
+                  s.queries.begin(), s.queries.end(),
+                  [](const QueryState& a, const QueryState& b) {
+                    return a.last_time < b.last_time;
+                  }));
+            }
+            s.queries.push_back(
+                {context.model_id, std::move(normalized), time});
+            return;
+          }
+          if (!q->last_text.empty() &&
+              std::fabs(time - q->last_time) <= window_ &&
+              internal::NormalizedEditDistance(q->last_text, normalized) <=
                   max_distance_) {
             repeat = true;
           }
-          if (inserted || time >= s.last_time) {
-            s.last_text = std::move(normalized);
-            s.last_time = time;
+          if (time >= q->last_time) {
+            q->last_text = std::move(normalized);
+            q->last_time = time;
           }
-          s.model = context.model_id;
         },
         [](const std::string&, SessionState&) {});
     if (repeat) cells.repeats.Add(1);
   }
 
-  void ObserveEvent(const Event& event, const ObserveContext& context) override {
+  void ObserveEvent(const Event& event,
+                    const ObserveContext& context) override {
     if (event.session_id.empty()) return;
     size_t type = event_types_.size();
     for (size_t i = 0; i < event_types_.size(); ++i) {
@@ -147,25 +179,25 @@ class SessionCollector : public Collector {
         }
       }
     });
-    auto f_requests = NewFamily(
-        "ml_session_requests_total",
-        "Records with a session id and the configured text field.",
-        prometheus::MetricType::Counter);
+    auto f_requests =
+        NewFamily("ml_session_requests_total",
+                  "Records with a session id and the configured text field.",
+                  prometheus::MetricType::Counter);
     auto f_repeats = NewFamily(
         "ml_session_repeat_requests_total",
         "Requests that repeat the session's previous text (normalised edit "
         "distance within the limit) within the repeat window.",
         prometheus::MetricType::Counter);
-    auto f_events = NewFamily(
-        "ml_session_events_total",
-        "Events of the configured types in a session with a recent "
-        "prediction, by type.",
-        prometheus::MetricType::Counter);
-    auto f_unmatched = NewFamily(
-        "ml_session_unmatched_events_total",
-        "Events of the configured types whose session had no recent "
-        "prediction (unknown or expired).",
-        prometheus::MetricType::Counter);
+    auto f_events =
+        NewFamily("ml_session_events_total",
+                  "Events of the configured types in a session with a recent "
+                  "prediction, by type.",
+                  prometheus::MetricType::Counter);
+    auto f_unmatched =
+        NewFamily("ml_session_unmatched_events_total",
+                  "Events of the configured types whose session had no recent "
+                  "prediction (unknown or expired).",
+                  prometheus::MetricType::Counter);
     for (ModelId m = 0; m < n; ++m) {
       if (!seen[m]) continue;
       const ModelLabels& l = models.labels(m);
@@ -174,8 +206,7 @@ class SessionCollector : public Collector {
       for (size_t k = 0; k < t; ++k) {
         AddCounter(&f_events, ModelLabelList(l, {{"type", event_types_[k]}}),
                    events[m * t + k]);
-        AddCounter(&f_unmatched,
-                   ModelLabelList(l, {{"type", event_types_[k]}}),
+        AddCounter(&f_unmatched, ModelLabelList(l, {{"type", event_types_[k]}}),
                    unmatched[m * t + k]);
       }
     }
@@ -190,10 +221,10 @@ class SessionCollector : public Collector {
     AddGauge(&sessions, {{"collector", "sessions"}},
              static_cast<double>(sessions_.size()));
     out->push_back(std::move(sessions));
-    auto evicted = NewFamily(
-        "ml_exporter_join_table_evictions_total",
-        "Entries evicted from a full join table before they expired.",
-        prometheus::MetricType::Counter);
+    auto evicted =
+        NewFamily("ml_exporter_join_table_evictions_total",
+                  "Entries evicted from a full join table before they expired.",
+                  prometheus::MetricType::Counter);
     AddCounter(&evicted, {{"collector", "sessions"}},
                static_cast<double>(sessions_.evicted()));
     out->push_back(std::move(evicted));
@@ -227,8 +258,8 @@ ML_EXPORTER_REGISTER_COLLECTOR(
       std::unique_ptr<CollectorParams> p;
       Status s = CollectorParams::Parse(
           context.params,
-          {"text_field", "repeat_window_seconds", "max_distance",
-           "event_types", "session_ttl_seconds", "max_sessions"},
+          {"text_field", "repeat_window_seconds", "max_distance", "event_types",
+           "session_ttl_seconds", "max_sessions"},
           &p);
       std::unique_ptr<Collector> c;
       if (s.ok()) {

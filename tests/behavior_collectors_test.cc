@@ -113,15 +113,47 @@ TEST(SessionCollectorTest, QuickRepeatsOfTheSameQuery) {
   EXPECT_EQ(Value(f, "ml_session_repeat_requests_total", kAsr), 2);
 }
 
+TEST(SessionCollectorTest, ModelsSharingASessionKeepTheirOwnRepeats) {
+  auto p = Make("sessions", "repeat_window_seconds=30");
+  auto record = [](const std::string& model, double t, const std::string& q) {
+    return R"({"model":")" + model + R"(","session_id":"s1","time":)" +
+           std::to_string(t) +
+           (q.empty() ? std::string(R"(,"inputs":{"audio_seconds":2}})")
+                      : R"(,"inputs":{"query":")" + q + "\"}}") +
+           "\n";
+  };
+  // A voice activity detector (no text) and two stages that both see the
+  // query, interleaved in one session: each stage counts its own repeat.
+  Ingest(p.get(), record("vad", 100, "") + record("asr", 101, "lights on") +
+                      record("ranker", 101, "lights on") +
+                      record("vad", 105, "") + record("asr", 106, "lights on") +
+                      record("ranker", 106, "lights on"));
+  auto f = p->Collect();
+  EXPECT_EQ(Value(f, "ml_session_requests_total", kAsr), 2);
+  EXPECT_EQ(Value(f, "ml_session_repeat_requests_total", kAsr), 1);
+  EXPECT_EQ(Value(f, "ml_session_repeat_requests_total", {{"model", "ranker"}}),
+            1);
+  // An event naming no model goes to the last model that saw the text.
+  Ingest(
+      p.get(),
+      R"({"events":[{"type":"switch_to_typing","session_id":"s1","time":107}]})"
+      "\n");
+  f = p->Collect();
+  EXPECT_EQ(Value(f, "ml_session_events_total",
+                  {{"model", "ranker"}, {"type", "switch_to_typing"}}),
+            1);
+}
+
 TEST(SessionCollectorTest, SwitchToTypingEventsJoinBySession) {
   auto p = Make("sessions", "event_types=[switch_to_typing]");
-  Ingest(p.get(),
-         Query("s1", 100, "call mum") +
-             R"({"events":[{"type":"switch_to_typing","session_id":"s1","time":105},)"
-             R"({"type":"switch_to_typing","session_id":"nope","model":"asr","time":105},)"
-             R"({"type":"switch_to_typing","session_id":"s1","time":5000},)"
-             R"({"type":"other","session_id":"s1","time":106}]})"
-             "\n");
+  Ingest(
+      p.get(),
+      Query("s1", 100, "call mum") +
+          R"({"events":[{"type":"switch_to_typing","session_id":"s1","time":105},)"
+          R"({"type":"switch_to_typing","session_id":"nope","model":"asr","time":105},)"
+          R"({"type":"switch_to_typing","session_id":"s1","time":5000},)"
+          R"({"type":"other","session_id":"s1","time":106}]})"
+          "\n");
   auto f = p->Collect();
   EXPECT_EQ(Value(f, "ml_session_events_total",
                   {{"model", "asr"}, {"type", "switch_to_typing"}}),
@@ -141,8 +173,9 @@ TEST(SessionCollectorTest, TableIsBoundedAndEvictionsCounted) {
   for (int i = 0; i < 1000; ++i) body += Query("s" + std::to_string(i), i, "q");
   Ingest(p.get(), body);
   auto f = p->Collect();
-  EXPECT_LE(Value(f, "ml_exporter_join_table_entries", {{"collector", "sessions"}}),
-            16);
+  EXPECT_LE(
+      Value(f, "ml_exporter_join_table_entries", {{"collector", "sessions"}}),
+      16);
   EXPECT_GE(Value(f, "ml_exporter_join_table_evictions_total",
                   {{"collector", "sessions"}}),
             984);
@@ -150,8 +183,8 @@ TEST(SessionCollectorTest, TableIsBoundedAndEvictionsCounted) {
 
 TEST(SessionCollectorTest, BadParamsAreRejectedWithTheirName) {
   PipelineOptions o;
-  o.default_collectors =
-      std::vector<CollectorSpec>{{.name = "sessions", .params = Params("windw=3")}};
+  o.default_collectors = std::vector<CollectorSpec>{
+      {.name = "sessions", .params = Params("windw=3")}};
   std::unique_ptr<Pipeline> p;
   EXPECT_EQ(Pipeline::Create(o, &p).message(),
             "default collectors: collector \"sessions\": unknown parameter "
@@ -232,9 +265,10 @@ TEST(FeedbackCollectorTest, DelayedLabelsAccuracyConfusionAndDuplicates) {
                   {{"model", "asr"}, {"predicted", "cat"}, {"actual", "cat"}}),
             1);
   // max_label_values=3: cat, dog, bird; fish overflows.
-  EXPECT_EQ(Value(f, "ml_label_confusion_total",
-                  {{"model", "asr"}, {"predicted", "bird"}, {"actual", "__other__"}}),
-            1);
+  EXPECT_EQ(
+      Value(f, "ml_label_confusion_total",
+            {{"model", "asr"}, {"predicted", "bird"}, {"actual", "__other__"}}),
+      1);
 }
 
 TEST(FeedbackCollectorTest, RegressionErrors) {
@@ -276,11 +310,11 @@ TEST(PipelineCollectorTest, ReachLatencyAndFirstEmptyStage) {
              Stage("vad", "r3", now - 100, 0.05, "[]"));
   auto f = p->Collect();
   const std::map<std::string, std::string> vad = {{"model", "assistant"},
-                                                   {"stage", "vad"}};
+                                                  {"stage", "vad"}};
   const std::map<std::string, std::string> asr = {{"model", "assistant"},
-                                                   {"stage", "asr"}};
+                                                  {"stage", "asr"}};
   const std::map<std::string, std::string> ranker = {{"model", "assistant"},
-                                                      {"stage", "ranker"}};
+                                                     {"stage", "ranker"}};
   EXPECT_EQ(Value(f, "ml_pipeline_requests_total", vad), 3);
   EXPECT_EQ(Value(f, "ml_pipeline_stage_reached_total", vad), 3);
   EXPECT_EQ(Value(f, "ml_pipeline_stage_reached_total", asr), 2);
