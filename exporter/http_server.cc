@@ -519,7 +519,25 @@ int HttpServer::HandleLanding(mg_connection* conn) {
             HtmlEscape(m.labels.stage) + "</td><td>" + HtmlEscape(collectors) +
             "</td></tr>";
   }
-  html += "</table><h2>Caps reached</h2><ul>";
+  html += "</table>";
+  const auto plugins = pipeline_->plugin_status();
+  if (!plugins.empty()) {
+    html +=
+        "<h2>Plugins</h2><table><tr><th>plugin</th><th>version</th>"
+        "<th>ABI</th><th>collectors</th><th>file</th></tr>";
+    for (const auto& p : plugins) {
+      std::string collectors;
+      for (const auto& c : p.collectors) {
+        collectors += (collectors.empty() ? "" : ", ") + c;
+      }
+      html += "<tr><td>" + HtmlEscape(p.name) + "</td><td>" +
+              HtmlEscape(p.version) + "</td><td>" + HtmlEscape(p.abi) +
+              "</td><td>" + HtmlEscape(collectors) + "</td><td>" +
+              HtmlEscape(p.path) + "</td></tr>";
+    }
+    html += "</table>";
+  }
+  html += "<h2>Caps reached</h2><ul>";
   const CardinalityStats& caps = pipeline_->cardinality_stats();
   bool any = false;
   for (size_t l = 0; l < static_cast<size_t>(CardinalityLimit::kCount); ++l) {

@@ -92,6 +92,12 @@ TEST(PluginE2E, ConfiguredPluginsExportAndReloadKeepsAndDropsThem) {
             std::string::npos)
       << status.body;
 
+  const HttpReply landing = HttpGet(exporter.url("/"));
+  EXPECT_NE(landing.body.find("<h2>Plugins</h2>"), std::string::npos);
+  EXPECT_NE(landing.body.find("<td>click_rank</td><td>1.0.0</td><td>1.0</td>"),
+            std::string::npos)
+      << landing.body;
+
   // Same plugins, a changed word list: the blocklist collector starts
   // afresh (its params changed); click_rank keeps its counts.
   config.Write(WithPlugins("idiot, nice"));
