@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "core/build_info.h"
+#include "core/glob_match.h"
 #include "core/label_value.h"
 #include "core/per_thread.h"
 #include "core/plugin_host.h"
@@ -105,27 +106,6 @@ struct Pipeline::Routing {
 };
 
 namespace {
-
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  if (pattern.empty()) return true;
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
@@ -478,9 +458,9 @@ const std::vector<Pipeline::Instance*>& Pipeline::InstancesFor(
     const auto& routes = routing.options.routes;
     size_t match = routes.size();  // the defaults
     for (size_t i = 0; i < routes.size(); ++i) {
-      if (GlobMatch(routes[i].model, labels.model) &&
-          GlobMatch(routes[i].version, labels.version) &&
-          GlobMatch(routes[i].stage, labels.stage)) {
+      if (internal::GlobMatch(routes[i].model, labels.model) &&
+          internal::GlobMatch(routes[i].version, labels.version) &&
+          internal::GlobMatch(routes[i].stage, labels.stage)) {
         match = i;
         break;
       }

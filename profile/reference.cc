@@ -15,29 +15,10 @@
 #include <set>
 #include <sstream>
 
+#include "core/glob_match.h"
+
 namespace ml_exporter::profile {
 namespace {
-
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  if (pattern.empty()) return true;
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 std::string Num(double v) {
   std::ostringstream out;
@@ -488,8 +469,9 @@ const ReferenceSpec* FindReference(const std::vector<ReferenceSpec>& specs,
                                    std::string_view version,
                                    std::string_view stage) {
   for (const ReferenceSpec& spec : specs) {
-    if (GlobMatch(spec.model, model) && GlobMatch(spec.version, version) &&
-        GlobMatch(spec.stage, stage)) {
+    if (internal::GlobMatch(spec.model, model) &&
+        internal::GlobMatch(spec.version, version) &&
+        internal::GlobMatch(spec.stage, stage)) {
       return &spec;
     }
   }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "core/glob_match.h"
+
 namespace ml_exporter::mltool::review {
 namespace {
 
@@ -103,25 +105,7 @@ void RenderCollector(const config::v1::CollectorConfig& c,
 }  // namespace
 
 bool GlobMatches(std::string_view pattern, std::string_view value) {
-  if (pattern.empty()) return true;
-  // Iterative glob with backtracking to the last '*'.
-  size_t p = 0, v = 0, star = std::string_view::npos, mark = 0;
-  while (v < value.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = v;
-    } else if (p < pattern.size() && pattern[p] == value[v]) {
-      ++p;
-      ++v;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      v = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  return internal::GlobMatch(pattern, value);
 }
 
 int FirstMatchingEntry(const config::v1::Config& config, const ModelId& id) {
