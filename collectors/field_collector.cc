@@ -112,7 +112,10 @@ struct FieldCells {
 // One thread's cells for one model.
 struct ModelCells {
   std::deque<FieldCells> fields;  // by field id
-  StringIndex field_ids;          // admitted names only: bounded
+  // &fields[id]: indexing a deque costs a division and two loads per
+  // field per record on the hot path; this is one load.
+  std::vector<FieldCells*> by_id;
+  StringIndex field_ids;  // admitted names only: bounded
   // Field id by position in the last record (kNotFound: not admitted).
   // Streams repeat the same fields in the same order, so a name is usually
   // checked against one candidate instead of being hashed.
@@ -162,7 +165,7 @@ class FieldCollector : public Collector {
     const uint32_t overflow =
         global.overflow_id.load(std::memory_order_relaxed);
     for (uint32_t id = 0; id < known; ++id) {
-      FieldCells& f = cells.fields[id];
+      FieldCells& f = *cells.by_id[id];
       if (f.last_seen != seq && id != overflow) {
         f.observations.Add(1);
         f.missing.Add(1);
@@ -345,7 +348,7 @@ class FieldCollector : public Collector {
                       std::string_view name) {
     const uint32_t guess = cells.shape[position];
     if (guess != StringIndex::kNotFound) {
-      FieldCells& f = cells.fields[guess];
+      FieldCells& f = *cells.by_id[guess];
       if (f.raw_name.size() == name.size() &&
           std::memcmp(f.raw_name.data(), name.data(), name.size()) == 0) {
         return f;
@@ -365,7 +368,7 @@ class FieldCollector : public Collector {
     if (const uint32_t id = cells.field_ids.Find(name);
         id != StringIndex::kNotFound) {
       *admitted = id;
-      return cells.fields[id];
+      return *cells.by_id[id];
     }
     uint32_t id;
     bool overflow;
@@ -413,6 +416,7 @@ class FieldCollector : public Collector {
     while (cells.fields.size() < size &&
            cells.fields.size() < global.fields.size()) {
       cells.fields.emplace_back(&global.fields[cells.fields.size()]);
+      cells.by_id.push_back(&cells.fields.back());
     }
   }
 
