@@ -15,7 +15,8 @@ const char* AlertFindingKindName(AlertFindingKind kind) {
 }
 
 size_t Report::FindingCount() const {
-  size_t n = other_alerts.size() + overflows.size() + collector_failures.size();
+  size_t n = other_alerts.size() + never_fired_rules.size() + overflows.size() +
+             collector_failures.size();
   for (const ModelReview& m : models) {
     n += m.flat.size() + m.alerts.size() + m.stale_references.size();
   }

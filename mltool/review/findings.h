@@ -57,6 +57,18 @@ struct AlertFinding {
   std::optional<double> suggested_threshold;
 };
 
+// An alerting rule loaded in the server (/api/v1/rules) whose alertname has
+// no ALERTS series at all (neither pending nor firing) in the range, and
+// that is not already reported as a threshold alert of that name.
+struct NeverFiredRule {
+  std::string file;
+  std::string group;
+  std::string name;
+  std::string expression;
+  double for_seconds = 0;
+  Labels labels;  // the rule's static labels
+};
+
 // A feature or output whose drift stayed beyond the threshold all along.
 struct StaleReference {
   std::string field_kind;  // "feature" or "output"
@@ -115,14 +127,16 @@ struct Report {
   double flat_level = 0;
   double top_percent = 0;
   std::vector<ModelReview> models;
-  std::vector<AlertFinding> other_alerts;  // without model labels
+  std::vector<AlertFinding> other_alerts;         // without model labels
+  std::vector<NeverFiredRule> never_fired_rules;  // by file, group, name
   std::vector<CapOverflow> overflows;
   std::vector<CollectorFailure> collector_failures;
   std::vector<CollectorTime> collector_time;  // slowest first
   std::vector<std::string> notes;  // what could not be reviewed, and why
 
-  // Findings that make the exit code 1: flat groups, alert findings, stale
-  // references, overflowed caps, failing and slow collectors.
+  // Findings that make the exit code 1: flat groups, alert findings,
+  // never-fired rules, stale references, overflowed caps, failing and slow
+  // collectors.
   size_t FindingCount() const;
 };
 

@@ -228,6 +228,18 @@ std::string RenderJson(const Report& r) {
   w.Key("other_alerts").BeginArray();
   for (const AlertFinding& a : r.other_alerts) WriteAlert(w, a);
   w.EndArray();
+  w.Key("never_fired_rules").BeginArray();
+  for (const NeverFiredRule& n : r.never_fired_rules) {
+    w.BeginObject();
+    w.Field("finding", "never_fired_rule");
+    w.Field("alertname", n.name);
+    w.Field("file", n.file).Field("group", n.group);
+    w.Field("expression", n.expression);
+    w.Field("for_seconds", n.for_seconds);
+    w.Labels("labels", n.labels);
+    w.EndObject();
+  }
+  w.EndArray();
   w.Key("overflows").BeginArray();
   for (const CapOverflow& c : r.overflows) {
     w.BeginObject();

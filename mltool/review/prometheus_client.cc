@@ -259,6 +259,83 @@ Status PrometheusClient::LabelValues(std::string_view label,
   return Status::Ok();
 }
 
+Status ParseRulesReply(std::string_view body, std::vector<AlertingRule>* out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(body.data(), body.size()).get(doc);
+      err != simdjson::SUCCESS) {
+    return Status::InvalidArgument(std::string("reply is not JSON: ") +
+                                   simdjson::error_message(err));
+  }
+  simdjson::dom::array groups;
+  if (doc["data"]["groups"].get_array().get(groups) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("reply has no data.groups array");
+  }
+  out->clear();
+  for (simdjson::dom::element group : groups) {
+    std::string_view group_name, file;
+    if (group["name"].get_string().get(group_name) != simdjson::SUCCESS) {
+      group_name = "";
+    }
+    if (group["file"].get_string().get(file) != simdjson::SUCCESS) file = "";
+    simdjson::dom::array rules;
+    if (group["rules"].get_array().get(rules) != simdjson::SUCCESS) {
+      return Status::InvalidArgument("rule group " + std::string(group_name) +
+                                     " has no rules array");
+    }
+    for (simdjson::dom::element rule : rules) {
+      std::string_view type, name, query;
+      if (rule["type"].get_string().get(type) != simdjson::SUCCESS ||
+          type != "alerting") {
+        continue;
+      }
+      if (rule["name"].get_string().get(name) != simdjson::SUCCESS) {
+        return Status::InvalidArgument(
+            "alerting rule without a name in group " + std::string(group_name));
+      }
+      AlertingRule r;
+      r.file = std::string(file);
+      r.group = std::string(group_name);
+      r.name = std::string(name);
+      if (rule["query"].get_string().get(query) == simdjson::SUCCESS) {
+        r.query = std::string(query);
+      }
+      double duration = 0;
+      int64_t duration_int = 0;
+      if (rule["duration"].get_double().get(duration) == simdjson::SUCCESS) {
+        r.for_seconds = duration;
+      } else if (rule["duration"].get_int64().get(duration_int) ==
+                 simdjson::SUCCESS) {
+        r.for_seconds = static_cast<double>(duration_int);
+      }
+      simdjson::dom::object labels;
+      if (rule["labels"].get_object().get(labels) == simdjson::SUCCESS) {
+        for (auto field : labels) {
+          std::string_view v;
+          if (field.value.get_string().get(v) == simdjson::SUCCESS) {
+            r.labels.emplace(std::string(field.key), std::string(v));
+          }
+        }
+      }
+      out->push_back(std::move(r));
+    }
+  }
+  return Status::Ok();
+}
+
+Status PrometheusClient::AlertingRules(std::vector<AlertingRule>* out) const {
+  std::string body;
+  Status s = Call("/api/v1/rules", {{"type", "alert"}}, "alerting rules",
+                  /*post=*/false, &body);
+  if (!s.ok()) return s;
+  s = ParseRulesReply(body, out);
+  if (!s.ok()) {
+    return Status::Unavailable(
+        options_.base_url + "/api/v1/rules (alerting rules): " + s.message());
+  }
+  return Status::Ok();
+}
+
 std::string FormatValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";

@@ -1,7 +1,7 @@
 // A small client of the Prometheus HTTP API (/api/v1/query_range,
-// /api/v1/label/.../values), enough for `mltool review`. It speaks only the
-// documented API, so it works against Prometheus, Thanos, Mimir and
-// VictoriaMetrics alike. HTTP is libcurl; JSON is simdjson.
+// /api/v1/label/.../values, /api/v1/rules), enough for `mltool review`. It
+// speaks only the documented API, so it works against Prometheus, Thanos, Mimir
+// and VictoriaMetrics alike. HTTP is libcurl; JSON is simdjson.
 #ifndef ML_EXPORTER_MLTOOL_REVIEW_PROMETHEUS_CLIENT_H_
 #define ML_EXPORTER_MLTOOL_REVIEW_PROMETHEUS_CLIENT_H_
 
@@ -26,6 +26,16 @@ struct Sample {
 struct Series {
   Labels labels;
   std::vector<Sample> samples;
+};
+
+// One alerting rule as /api/v1/rules lists it.
+struct AlertingRule {
+  std::string file;        // the rule group's file
+  std::string group;       // the rule group's name
+  std::string name;        // the alertname
+  std::string query;       // the rule's expression
+  double for_seconds = 0;  // its `for:`
+  Labels labels;           // its static labels
 };
 
 struct ClientOptions {
@@ -53,6 +63,11 @@ class PrometheusClient {
                      double start, double end,
                      std::vector<std::string>* out) const;
 
+  // The alerting rules loaded in the server (GET /api/v1/rules?type=alert).
+  // Fails like the other calls, e.g. with HTTP 404 on a querier (Thanos
+  // Query, Mimir without a ruler) that does not serve the rules API.
+  Status AlertingRules(std::vector<AlertingRule>* out) const;
+
   const std::string& base_url() const { return options_.base_url; }
 
  private:
@@ -71,6 +86,11 @@ class PrometheusClient {
 // Parses a query_range reply body ({"status":"success","data":{"resultType":
 // "matrix","result":[...]}}). Exposed for tests.
 Status ParseMatrixReply(std::string_view body, std::vector<Series>* out);
+
+// Parses a rules reply body ({"status":"success","data":{"groups":[{"name":
+// ..., "file": ..., "rules":[...]}]}}), keeping the alerting rules. Exposed
+// for tests.
+Status ParseRulesReply(std::string_view body, std::vector<AlertingRule>* out);
 
 // Formats a sample value as Prometheus does ("NaN", "+Inf", shortest form).
 std::string FormatValue(double value);

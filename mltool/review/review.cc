@@ -166,6 +166,7 @@ class Reviewer {
     report_->top_percent = o_.top_percent;
     Status s = FlatSeriesPass();
     if (s.ok()) s = AlertPass();
+    if (s.ok()) s = RulesPass();
     if (s.ok()) s = DriftPass();
     if (s.ok()) s = OverflowPass();
     if (s.ok()) s = CollectorPass();
@@ -346,6 +347,51 @@ class Reviewer {
         report_->other_alerts.push_back(std::move(a));
       }
     }
+    return Status::Ok();
+  }
+
+  // Alerting rules with no ALERTS series at all in the range. Rules are not
+  // one model's, so they are checked only without a selector.
+  Status RulesPass() {
+    if (!o_.selector_text.empty()) {
+      report_->notes.push_back(
+          "alerting rules that never fired are not listed with a selector "
+          "(a rule is not one model's): run without --selector for them");
+      return Status::Ok();
+    }
+    std::vector<AlertingRule> rules;
+    if (Status s = client_.AlertingRules(&rules); !s.ok()) {
+      report_->notes.push_back(
+          "the alerting rules could not be listed, so rules that never "
+          "fired are not reported (a querier such as Thanos Query or Mimir "
+          "may not serve /api/v1/rules; point --prometheus at the server or "
+          "ruler that evaluates them): " +
+          s.message());
+      return Status::Ok();
+    }
+    if (rules.empty()) return Status::Ok();
+    std::vector<std::string> names;
+    Status s =
+        client_.LabelValues("alertname", "ALERTS", o_.start, o_.end, &names);
+    if (!s.ok()) return s;
+    std::set<std::string> seen(names.begin(), names.end());
+    for (const auto& [key, work] : models_) {
+      for (const AlertFinding& a : work.review.alerts) seen.insert(a.alertname);
+    }
+    for (const AlertFinding& a : report_->other_alerts) {
+      seen.insert(a.alertname);
+    }
+    for (const AlertingRule& r : rules) {
+      if (seen.count(r.name) != 0) continue;
+      report_->never_fired_rules.push_back(
+          {r.file, r.group, r.name, r.query, r.for_seconds, r.labels});
+    }
+    std::sort(report_->never_fired_rules.begin(),
+              report_->never_fired_rules.end(),
+              [](const NeverFiredRule& a, const NeverFiredRule& b) {
+                return std::tie(a.file, a.group, a.name) <
+                       std::tie(b.file, b.group, b.name);
+              });
     return Status::Ok();
   }
 

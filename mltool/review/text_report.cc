@@ -178,6 +178,22 @@ std::string RenderText(const Report& r) {
       RenderAlert(a, r.top_percent, &out);
     }
   }
+  if (!r.never_fired_rules.empty()) {
+    out += "\n== alerting rules that never fired ==\n";
+    for (const NeverFiredRule& n : r.never_fired_rules) {
+      out += "  NEVER FIRED  " + n.name + "  group " + n.group +
+             (n.file.empty() ? "" : " (" + n.file + ")") + "\n";
+      out += "    expr: " + n.expression + "\n";
+      out += "    for: " +
+             (n.for_seconds > 0 ? FormatDuration(n.for_seconds)
+                                : std::string("0 (fires at once)")) +
+             (n.labels.empty() ? "" : "; labels " + LabelText(n.labels, {})) +
+             "\n";
+      out +=
+          "    no ALERTS series (pending or firing) in the range: is the "
+          "condition reachable, or can the rule go?\n";
+    }
+  }
   out += "\n== exporters ==\n";
   if (!r.overflows.empty()) {
     out += "\nCaps that overflowed:\n";

@@ -5,7 +5,8 @@
       writes DIR/data.om (OpenMetrics text for `promtool tsdb
       create-blocks-from openmetrics`: two days of ml_exporter series at one
       sample a minute, ending at --end) and DIR/expected.json (what the
-      review must name, computed from the same values).
+      review must name, computed from the same values) and DIR/rules.yml
+      (alerting rules loaded into the test Prometheus).
   review_data.py check --expected DIR/expected.json --report REPORT.json
       compares a `mltool review --format json` report with the expectations;
       exit 0 when they agree, 1 with the differences otherwise.
@@ -14,7 +15,8 @@ The planted findings: flat series (a feature that stopped moving entirely,
 a missing counter that never rose, a constant gauge), a noisy alert whose
 ALERTS series flap, a silent alert whose metric never reached its
 configured threshold, a feature whose drift stayed high all along (stale
-reference), an overflowing cardinality cap and a collector that failed.
+reference), an overflowing cardinality cap, a collector that failed, and
+an alerting rule (rules.yml) that never fired.
 Everything else moves, fires sensibly or stays within bounds, so the report
 must name exactly the planted ones.
 """
@@ -237,6 +239,31 @@ def generate(args):
     }
     with open(args.dir + "/expected.json", "w") as f:
         json.dump(expected, f, indent=1)
+    with open(args.dir + "/rules.yml", "w") as f:
+        f.write(RULES)
+
+
+# Loaded into the test Prometheus. None fires now (the range ends an hour
+# ago anyway). PLANTED: MLReviewTestNeverFires has no ALERTS series at all;
+# MLFeatureMissingRatioHigh has some (flapping) and MLOutputNullRatioHigh is
+# already a threshold alert finding (silent), so neither is a never-fired
+# rule.
+RULES = """groups:
+  - name: review-test
+    rules:
+      - alert: MLReviewTestNeverFires
+        expr: vector(1) > 2
+        for: 5m
+        labels:
+          severity: warning
+      - alert: MLFeatureMissingRatioHigh
+        expr: vector(1) > 2
+      - alert: MLOutputNullRatioHigh
+        expr: vector(1) > 2
+"""
+NEVER_FIRED_RULES = [{"alertname": "MLReviewTestNeverFires",
+                      "group": "review-test", "expression": "vector(1) > 2",
+                      "for_seconds": 300, "labels": {"severity": "warning"}}]
 
 
 def check(args):
@@ -296,6 +323,13 @@ def check(args):
     same("removable groups", sorted(removable), exp["removable"])
     same("alerts", sorted(alerts), exp["alerts"])
     same("alerts without a model", rep["other_alerts"], [])
+    same("never-fired rules",
+         [{k: n[k] for k in NEVER_FIRED_RULES[0]}
+          for n in rep["never_fired_rules"]], NEVER_FIRED_RULES)
+    for n in rep["never_fired_rules"]:
+        if not n["file"].endswith("/rules.yml"):
+            errors.append("never-fired rule file: " + n["file"])
+    same("notes", rep["notes"], [])
     same("stale references", sorted(stale), exp["stale"])
     same("overflowed caps", sorted(o["limit"] for o in rep["overflows"]),
          exp["overflows"])

@@ -32,8 +32,13 @@ DATA="$PYTHON3 $HERE/review_data.py"
 rm -rf "$DIR"
 mkdir -p "$DIR/tsdb"
 PROM_PID=""
+PROXY_PID=""
 cleanup() {
   status=$?
+  if [ -n "$PROXY_PID" ] && kill -0 "$PROXY_PID" 2>/dev/null; then
+    kill "$PROXY_PID" 2>/dev/null || true
+    wait "$PROXY_PID" 2>/dev/null || true
+  fi
   if [ -n "$PROM_PID" ] && kill -0 "$PROM_PID" 2>/dev/null; then
     kill "$PROM_PID" 2>/dev/null || true
     wait "$PROM_PID" 2>/dev/null || true
@@ -59,6 +64,9 @@ URL="http://127.0.0.1:$PORT"
 cat > "$DIR/prometheus.yml" <<EOF
 global:
   scrape_interval: 1m
+  evaluation_interval: 1s
+rule_files:
+  - $DIR/rules.yml
 EOF
 "$PROMETHEUS" --config.file="$DIR/prometheus.yml" \
   --storage.tsdb.path="$DIR/tsdb" \
@@ -71,6 +79,8 @@ for _ in $(seq 1 100); do
   sleep 0.3
 done
 curl -fsS "$URL/-/ready" > /dev/null || fail "prometheus not ready"
+curl -fsS "$URL/api/v1/rules?type=alert" | grep -qF MLReviewTestNeverFires \
+  || fail "rules.yml not loaded"
 
 START=$($PYTHON3 -c "import json; print(json.load(open('$DIR/expected.json'))['start'])")
 END=$($PYTHON3 -c "import json; print(json.load(open('$DIR/expected.json'))['end'])")
@@ -96,10 +106,89 @@ set -e
 for want in "== churn / main" "FLAPPING  MLFeatureMissingRatioHigh" \
     "NEVER FIRED  MLOutputNullRatioHigh" "exclude: [legacy_code]" \
     "psi stayed above 0.25 (default) all along" "max_label_values:" \
-    "drift on 127.0.0.1:9710: failed"; do
+    "drift on 127.0.0.1:9710: failed" \
+    "NEVER FIRED  MLReviewTestNeverFires  group review-test"; do
   grep -qF -- "$want" "$DIR/report.txt" || fail "text report lacks \"$want\""
 done
 if grep -q "== asr" "$DIR/report.txt"; then fail "asr has no findings"; fi
+for unwanted in "NEVER FIRED  MLFeatureMissingRatioHigh" \
+    "MLOutputNullRatioHigh  group"; do
+  if grep -qF -- "$unwanted" "$DIR/report.txt"; then
+    fail "text report names \"$unwanted\""
+  fi
+done
+
+# 1b. A querier without the rules API (Thanos Query, Mimir without a
+# ruler): a proxy answers 404 there and forwards the rest. The review goes
+# on, says so in a note, and reports everything but the never-fired rule.
+cat > "$DIR/no_rules_proxy.py" <<'EOF'
+import http.server, sys, urllib.error, urllib.request
+UPSTREAM = sys.argv[1]
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def forward(self, body):
+        if self.path.startswith("/api/v1/rules"):
+            self.send_response(404)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"404 page not found\n")
+            return
+        req = urllib.request.Request(UPSTREAM + self.path, data=body,
+                                     method=self.command)
+        if body is not None:
+            req.add_header("Content-Type", self.headers["Content-Type"])
+        try:
+            with urllib.request.urlopen(req) as r:
+                code, data = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            code, data = e.code, e.read()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        self.forward(None)
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        self.forward(self.rfile.read(n))
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+with open(sys.argv[2], "w") as f:
+    f.write(str(server.server_address[1]))
+server.serve_forever()
+EOF
+rm -f "$DIR/proxy.port"
+$PYTHON3 "$DIR/no_rules_proxy.py" "$URL" "$DIR/proxy.port" &
+PROXY_PID=$!
+for _ in $(seq 1 50); do
+  [ -s "$DIR/proxy.port" ] && break
+  sleep 0.1
+done
+[ -s "$DIR/proxy.port" ] || fail "proxy did not start"
+PROXY_URL="http://127.0.0.1:$(cat "$DIR/proxy.port")"
+set +e
+"$MLTOOL" review --prometheus "$PROXY_URL" --start "$START" --end "$END" \
+  --format json > "$DIR/norules.json" 2> "$DIR/norules.err"
+code=$?
+set -e
+[ $code -eq 1 ] || { cat "$DIR/norules.err"; fail "no rules API: exit code $code, want 1"; }
+$PYTHON3 - "$DIR/norules.json" "$DIR/report.json" <<'EOF' \
+  || fail "no rules API: report (see $DIR/norules.json)"
+import json, sys
+got, full = (json.load(open(p)) for p in sys.argv[1:3])
+ok = (got["never_fired_rules"] == [] and
+      got["findings"] == full["findings"] - len(full["never_fired_rules"]) and
+      len(got["notes"]) == 1 and
+      "alerting rules could not be listed" in got["notes"][0] and
+      "HTTP 404" in got["notes"][0])
+sys.exit(0 if ok else 1)
+EOF
+"$MLTOOL" review --prometheus "$PROXY_URL" --start "$START" --end "$END" \
+  > "$DIR/norules.txt" 2>&1 || true
+grep -qF "note: the alerting rules could not be listed" "$DIR/norules.txt" \
+  || fail "text report lacks the rules note"
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=""
 
 # 2. One model, on the second day (no overflow, no failure): nothing, exit 0.
 set +e

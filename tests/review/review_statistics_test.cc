@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mltool/review/config_suggestions.h"
+#include "mltool/review/findings.h"
 #include "mltool/review/prometheus_client.h"
 #include "mltool/review/selector.h"
 #include "mltool/review/statistics.h"
@@ -318,6 +319,53 @@ TEST(PrometheusReply, ParsesAMatrix) {
           &series)
           .ok());
   EXPECT_FALSE(ParseMatrixReply("not json", &series).ok());
+}
+
+TEST(PrometheusReply, ParsesAlertingRules) {
+  // As Prometheus 2.x answers /api/v1/rules (a recording rule included, as
+  // a server ignoring ?type=alert would send it).
+  std::vector<AlertingRule> rules;
+  ASSERT_TRUE(ParseRulesReply(R"json({"status":"success","data":{"groups":[
+      {"name":"ml_exporter","file":"/etc/prometheus/ml_exporter.rules.yml",
+       "interval":60,"rules":[
+        {"state":"inactive","name":"MLExporterDown",
+         "query":"up{job=\"ml_exporter\"} == 0","duration":300,
+         "labels":{"severity":"critical"},"annotations":{"summary":"down"},
+         "alerts":[],"health":"ok","type":"alerting"},
+        {"name":"model_feature:ml_alert_value:current","query":"x",
+         "labels":{},"health":"ok","type":"recording"}]},
+      {"name":"other","file":"/etc/prometheus/other.yml","rules":[
+        {"name":"Always","query":"vector(1)","duration":0,
+         "type":"alerting"}]}]}})json",
+                              &rules)
+                  .ok());
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].file, "/etc/prometheus/ml_exporter.rules.yml");
+  EXPECT_EQ(rules[0].group, "ml_exporter");
+  EXPECT_EQ(rules[0].name, "MLExporterDown");
+  EXPECT_EQ(rules[0].query, "up{job=\"ml_exporter\"} == 0");
+  EXPECT_EQ(rules[0].for_seconds, 300);
+  EXPECT_EQ(rules[0].labels, (Labels{{"severity", "critical"}}));
+  EXPECT_EQ(rules[1].group, "other");
+  EXPECT_EQ(rules[1].name, "Always");
+  EXPECT_EQ(rules[1].for_seconds, 0);
+  EXPECT_TRUE(rules[1].labels.empty());
+
+  EXPECT_TRUE(
+      ParseRulesReply(R"({"status":"success","data":{"groups":[]}})", &rules)
+          .ok());
+  EXPECT_TRUE(rules.empty());
+  EXPECT_FALSE(
+      ParseRulesReply(R"({"status":"success","data":{}})", &rules).ok());
+  EXPECT_FALSE(ParseRulesReply("404 page not found", &rules).ok());
+}
+
+TEST(Report, NeverFiredRulesAreFindings) {
+  Report r;
+  EXPECT_EQ(r.FindingCount(), 0u);
+  r.never_fired_rules.push_back(
+      {"f.yml", "g", "MLReviewTestNeverFires", "vector(1) > 2", 300, {}});
+  EXPECT_EQ(r.FindingCount(), 1u);
 }
 
 }  // namespace
