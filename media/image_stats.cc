@@ -1,6 +1,16 @@
 #include "media/image_stats.h"
 
-#include <stb/stb_image.h>
+// A private copy of stb_image (PNG and JPEG only), from Debian's header with
+// the bounds checks of stb_image 2.28 added (cmake/StbImageChecked.cmake).
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_NO_STDIO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "stb_image_checked.h"
+#pragma GCC diagnostic pop
 
 #include <algorithm>
 #include <climits>
@@ -17,54 +27,6 @@ struct StbFree {
 bool Fail(DecodeError reason, DecodeError* error) {
   *error = reason;
   return false;
-}
-
-// False when a JPEG defines a Huffman table of more than 256 codes. The
-// stb_image Debian ships (2.27) writes such a table's code lengths and
-// values past its fixed arrays (the check came in 2.28), so these files
-// must not reach it. The markers are walked as stbi__decode_jpeg_header
-// and stbi__decode_jpeg_image walk them: segments skipped by their length,
-// any other byte scanned for the next 0xFF, up to EOI; a DHT segment's
-// tables read as stbi__process_marker reads them (bytes past the end count
-// as 0, as stbi__get8 returns them).
-bool JpegHuffmanTablesFit(std::string_view bytes) {
-  const auto at = [&](size_t i) -> uint32_t {
-    return i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0;
-  };
-  size_t pos = 2;  // after SOI
-  while (pos + 1 < bytes.size()) {
-    if (at(pos) != 0xFF) {
-      ++pos;
-      continue;
-    }
-    const uint32_t marker = at(pos + 1);
-    if (marker == 0xFF) {
-      ++pos;  // fill byte
-      continue;
-    }
-    if (marker == 0xD9) break;  // EOI
-    // Stuffed zero, restart markers, TEM, SOI: no length follows.
-    if (marker == 0x00 || marker == 0x01 ||
-        (marker >= 0xD0 && marker <= 0xD8)) {
-      pos += 2;
-      continue;
-    }
-    const size_t length = at(pos + 2) << 8 | at(pos + 3);
-    if (marker == 0xC4) {
-      int64_t left = static_cast<int64_t>(length) - 2;
-      size_t p = pos + 4;
-      while (left > 0) {
-        uint32_t codes = 0;
-        for (size_t i = 0; i < 16; ++i) codes += at(p + 1 + i);
-        if (codes > 256) return false;
-        p += 17 + codes;
-        left -= 17 + static_cast<int64_t>(codes);
-      }
-    }
-    if (length < 2) break;  // stb_image refuses the file here
-    pos += 2 + length;
-  }
-  return true;
 }
 
 }  // namespace
@@ -101,9 +63,6 @@ bool AnalyzeImage(std::string_view bytes, const ImageStatsOptions& options,
   }
   if (bytes.size() > static_cast<size_t>(INT_MAX)) {
     return Fail(DecodeError::kImageTooLarge, error);
-  }
-  if (type == MediaType::kJpeg && !JpegHuffmanTablesFit(bytes)) {
-    return Fail(DecodeError::kDecodeFailed, error);
   }
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int size = static_cast<int>(bytes.size());

@@ -1,0 +1,43 @@
+# stb_image_checked.h: Debian's stb_image.h (2.27) with the bounds checks
+# that stb_image 2.28 added for corrupt JPEGs, found again by fuzzing here,
+# and one undefined-behaviour fix
+# (docs/reliability.md#bad-input). media/image_stats.cc compiles it as its
+# own private (static) copy, so no libstb elsewhere in the process can
+# interpose unchecked code.
+#
+# Each patch inserts text after an anchor; configuring fails when an anchor
+# is gone and the header does not already carry the check.
+function(ml_exporter_stb_patch text_var anchor insert already)
+  set(text "${${text_var}}")
+  string(FIND "${text}" "${already}" fixed)
+  string(FIND "${text}" "${anchor}" at)
+  if(at GREATER_EQUAL 0)
+    string(REPLACE "${anchor}" "${anchor}${insert}" text "${text}")
+  elseif(fixed LESS 0)
+    message(FATAL_ERROR "stb_image.h: cannot add a bounds check after:\n${anchor}")
+  endif()
+  set(${text_var} "${text}" PARENT_SCOPE)
+endfunction()
+
+function(ml_exporter_stb_image_checked header out)
+  file(READ "${header}" text)
+  # A JPEG Huffman table of more than 256 codes: stbi__build_huffman and the
+  # value loop write past size[257] and values[256].
+  ml_exporter_stb_patch(text
+    "               n += sizes[i];\n            }\n"
+    "            if (n > 256) return stbi__err(\"bad DHT header\",\"Corrupt JPEG\"); /* ml_exporter: as 2.28 */\n"
+    "if(n > 256)")
+  # A code whose symbol index falls outside the table: values[] and size[]
+  # read before their start (index -6 in the input that found it).
+  ml_exporter_stb_patch(text
+    "   c = ((j->code_buffer >> (32 - k)) & stbi__bmask[k]) + h->delta[k];\n"
+    "   if (c < 0 || c >= 256) return -1; /* ml_exporter: as 2.28 */\n"
+    "if(c < 0 || c >= 256)")
+  # Zero bytes copied from a null pointer (a PNG whose first IDAT chunk is
+  # empty): harmless, but undefined, and UBSan stops there.
+  ml_exporter_stb_patch(text
+    "static int stbi__getn(stbi__context *s, stbi_uc *buffer, int n)\n{\n"
+    "   if (n == 0) return 1; /* ml_exporter: no memcpy from null */\n"
+    "no memcpy from null")
+  file(CONFIGURE OUTPUT "${out}" CONTENT "${text}" @ONLY)
+endfunction()
