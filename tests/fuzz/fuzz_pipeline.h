@@ -7,10 +7,13 @@
 #include <prometheus/text_serializer.h>
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
+#include "ml_exporter/ingest.h"
 #include "ml_exporter/pipeline.h"
 
 namespace ml_exporter::fuzz {
@@ -66,6 +69,30 @@ inline std::unique_ptr<Pipeline> NewFuzzPipeline() {
 inline void Scrape(Pipeline& pipeline) {
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, pipeline.Collect());
+}
+
+// The body of the ingest fuzz targets: `ingest` (one of the Ingestor's
+// decoders) runs on `body` twice in a fresh pipeline (the second pass finds
+// the series, sessions and requests the first one created), then a scrape.
+// Aborts when the result does not account for the records: more errors than
+// rejections, more than kMaxErrors errors, or records accepted from a body
+// rejected whole.
+inline int FuzzIngest(
+    std::string_view body,
+    const std::function<IngestResult(Ingestor&, std::string_view)>& ingest) {
+  auto pipeline = NewFuzzPipeline();
+  Ingestor ingestor(pipeline.get(), IngestSource::kHttp);
+  for (int pass = 0; pass < 2; ++pass) {
+    const IngestResult result = ingest(ingestor, body);
+    if (result.errors.size() > result.rejected ||
+        result.errors.size() > IngestResult::kMaxErrors) {
+      std::abort();
+    }
+    if (!result.body_status.ok() && result.accepted != 0) std::abort();
+    IngestResultToJson(result);
+  }
+  Scrape(*pipeline);
+  return 0;
 }
 
 }  // namespace ml_exporter::fuzz
