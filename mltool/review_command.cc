@@ -11,6 +11,7 @@
 #include "config/config_loader.h"
 #include "exporter/config_reloader.h"
 #include "ml_exporter/collector.h"
+#include "mltool/command_flags.h"
 #include "mltool/review/json_report.h"
 #include "mltool/review/prometheus_client.h"
 #include "mltool/review/review.h"
@@ -87,40 +88,13 @@ int RunReviewCommand(const std::vector<std::string>& args) {
   review::ReviewOptions options;
   std::string range_text, start_text, end_text, step_text, format = "text";
   std::string config_path;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool has_value = false;
-    if (flag == "-h" || flag == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (const size_t eq = flag.find('=');
-        eq != std::string::npos && flag.rfind("--", 0) == 0) {
-      value = flag.substr(eq + 1);
-      flag.resize(eq);
-      has_value = true;
-    }
-    static const char* kFlags[] = {"--prometheus",
-                                   "--range",
-                                   "--start",
-                                   "--end",
-                                   "--selector",
-                                   "--config",
-                                   "--format",
-                                   "--flat-threshold",
-                                   "--top-percent",
-                                   "--step",
-                                   "--slow-collector-seconds",
-                                   "--header",
-                                   "--timeout"};
-    bool known = false;
-    for (const char* f : kFlags) known = known || flag == f;
-    if (!known) return UsageError("unknown argument \"" + args[i] + "\"");
-    if (!has_value) {
-      if (i + 1 >= args.size()) return UsageError(flag + " needs a value");
-      value = args[++i];
-    }
+  CommandFlags flags(
+      args, {"--prometheus", "--range", "--start", "--end", "--selector",
+             "--config", "--format", "--flat-threshold", "--top-percent",
+             "--step", "--slow-collector-seconds", "--header", "--timeout"});
+  while (flags.Next()) {
+    const std::string& flag = flags.flag();
+    std::string value = flags.value();
     if (flag == "--prometheus") {
       client_options.base_url = value;
     } else if (flag == "--range") {
@@ -173,6 +147,11 @@ int RunReviewCommand(const std::vector<std::string>& args) {
       if (!s.ok()) return UsageError("--timeout: " + s.message());
     }
   }
+  if (flags.help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!flags.error().empty()) return UsageError(flags.error());
   if (client_options.base_url.empty()) {
     return UsageError("--prometheus URL is required");
   }

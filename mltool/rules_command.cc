@@ -11,6 +11,7 @@
 #include "config/config_loader.h"
 #include "exporter/config_reloader.h"
 #include "mltool/alert_rules.h"
+#include "mltool/command_flags.h"
 
 namespace {
 
@@ -45,28 +46,14 @@ int RunRulesCommand(const std::vector<std::string>& args) {
   ml_exporter::mltool::RenderOptions options;
   std::string config_path;
   std::string output_path;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool has_value = false;
-    if (flag == "-h" || flag == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (const size_t eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag.resize(eq);
-      has_value = true;
-    }
-    if (flag == "-o") flag = "--output";
-    if (flag != "--config" && flag != "--job" && flag != "--runbook_url_base" &&
-        flag != "--host_load_ratio" && flag != "--output") {
-      return UsageError("unknown argument \"" + args[i] + "\"");
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) return UsageError(flag + " needs a value");
-      value = args[++i];
-    }
+  ml_exporter::mltool::CommandFlags flags(
+      args,
+      {"--config", "--job", "--runbook_url_base", "--host_load_ratio",
+       "--output"},
+      {{"-o", "--output"}});
+  while (flags.Next()) {
+    const std::string& flag = flags.flag();
+    std::string value = flags.value();
     if (flag == "--config") {
       config_path = value;
     } else if (flag == "--job") {
@@ -90,6 +77,11 @@ int RunRulesCommand(const std::vector<std::string>& args) {
       output_path = value;
     }
   }
+  if (flags.help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!flags.error().empty()) return UsageError(flags.error());
 
   ml_exporter::config::LoadedConfig loaded;
   if (!config_path.empty()) {

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "mltool/command_flags.h"
 #include "simdjson.h"
 
 extern char** environ;
@@ -392,27 +393,12 @@ int UsageError(const std::string& message) {
 
 int RunWebhookCommand(const std::vector<std::string>& args) {
   Settings settings;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool has_value = false;
-    if (flag == "-h" || flag == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (const size_t eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag.resize(eq);
-      has_value = true;
-    }
-    if (flag != "--listen" && flag != "--log" && flag != "--command" &&
-        flag != "--command_alerts" && flag != "--cooldown") {
-      return UsageError("unknown argument \"" + args[i] + "\"");
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) return UsageError(flag + " needs a value");
-      value = args[++i];
-    }
+  ml_exporter::mltool::CommandFlags flags(
+      args,
+      {"--listen", "--log", "--command", "--command_alerts", "--cooldown"});
+  while (flags.Next()) {
+    const std::string& flag = flags.flag();
+    std::string value = flags.value();
     if (flag == "--listen") {
       settings.listen = value;
     } else if (flag == "--log") {
@@ -445,6 +431,11 @@ int RunWebhookCommand(const std::vector<std::string>& args) {
       settings.cooldown_seconds = v;
     }
   }
+  if (flags.help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!flags.error().empty()) return UsageError(flags.error());
   if (settings.listen.empty()) return UsageError("--listen is required");
 
   // Signals are taken with sigwait below; threads started from here on
