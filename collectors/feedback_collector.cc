@@ -75,8 +75,8 @@ class FeedbackCollector : public Collector {
       : event_types_(p.StringList("event_types", {"impression", "click"})),
         label_event_(p.String("label_event", "label")),
         output_(p.String("output", "label")),
-        error_edges_(std::vector<double>{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1,
-                                         2, 5, 10, 20, 50, 100}),
+        error_edges_(std::vector<double>{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2,
+                                         5, 10, 20, 50, 100}),
         classes_(options.max_label_values, options.max_label_length),
         stride_(options.max_label_values + 1),
         cardinality_(cardinality),
@@ -97,20 +97,20 @@ class FeedbackCollector : public Collector {
         std::string_view t = f.value.kind == FieldValue::Kind::kBool
                                  ? (f.value.boolean ? "true" : "false")
                                  : f.value.text;
-        prediction.text_size = static_cast<uint8_t>(
-            std::min(t.size(), sizeof prediction.text));
+        prediction.text_size =
+            static_cast<uint8_t>(std::min(t.size(), sizeof prediction.text));
         std::memcpy(prediction.text, t.data(), prediction.text_size);
       }
     }
     const double time =
         std::isnan(record.time_seconds) ? NowSeconds() : record.time_seconds;
     requests_.Upsert(
-        record.request_id, time,
-        [&](Prediction& p, bool) { p = prediction; },
+        record.request_id, time, [&](Prediction& p, bool) { p = prediction; },
         [](const std::string&, Prediction&) {});
   }
 
-  void ObserveEvent(const Event& event, const ObserveContext& context) override {
+  void ObserveEvent(const Event& event,
+                    const ObserveContext& context) override {
     const double time =
         std::isnan(event.time_seconds) ? NowSeconds() : event.time_seconds;
     size_t type = event_types_.size();
@@ -167,7 +167,8 @@ class FeedbackCollector : public Collector {
     }
     std::string_view actual;
     if (v.kind == FieldValue::Kind::kString) actual = v.text;
-    if (v.kind == FieldValue::Kind::kBool) actual = v.boolean ? "true" : "false";
+    if (v.kind == FieldValue::Kind::kBool)
+      actual = v.boolean ? "true" : "false";
     const std::string_view predicted(prediction.text, prediction.text_size);
     if (actual.substr(0, sizeof prediction.text) == predicted &&
         v.kind != FieldValue::Kind::kNull) {
@@ -262,8 +263,7 @@ class FeedbackCollector : public Collector {
       for (size_t k = 0; k < t; ++k) {
         AddCounter(&f_events, ModelLabelList(l, {{"type", event_types_[k]}}),
                    g.events[k]);
-        AddCounter(&f_unmatched,
-                   ModelLabelList(l, {{"type", event_types_[k]}}),
+        AddCounter(&f_unmatched, ModelLabelList(l, {{"type", event_types_[k]}}),
                    g.unmatched[k]);
       }
       AddCounter(&f_labels, ModelLabelList(l), g.labels);
@@ -278,12 +278,12 @@ class FeedbackCollector : public Collector {
         const size_t p = k / stride_, a = k % stride_;
         if (p >= classes.size() || a >= classes.size()) continue;
         AddCounter(&f_confusion,
-                   ModelLabelList(l, {{"predicted", classes[p]},
-                                      {"actual", classes[a]}}),
+                   ModelLabelList(
+                       l, {{"predicted", classes[p]}, {"actual", classes[a]}}),
                    g.confusion[k]);
       }
-      if (!g.abs_error.counts.empty() && g.abs_error.counts.size() ==
-                                             error_edges_.bucket_count()) {
+      if (!g.abs_error.counts.empty() &&
+          g.abs_error.counts.size() == error_edges_.bucket_count()) {
         uint64_t total = 0;
         for (uint64_t c : g.abs_error.counts) total += c;
         if (total > 0) {
@@ -305,10 +305,10 @@ class FeedbackCollector : public Collector {
     AddGauge(&entries, {{"collector", "feedback"}},
              static_cast<double>(requests_.size()));
     out->push_back(std::move(entries));
-    auto evicted = NewFamily(
-        "ml_exporter_join_table_evictions_total",
-        "Entries evicted from a full join table before they expired.",
-        prometheus::MetricType::Counter);
+    auto evicted =
+        NewFamily("ml_exporter_join_table_evictions_total",
+                  "Entries evicted from a full join table before they expired.",
+                  prometheus::MetricType::Counter);
     AddCounter(&evicted, {{"collector", "feedback"}},
                static_cast<double>(requests_.evicted()));
     out->push_back(std::move(evicted));
@@ -354,11 +354,10 @@ ML_EXPORTER_REGISTER_COLLECTOR(
     "request_id: ml_feedback_*, ml_label*",
     false, [](const CollectorContext& context) -> std::unique_ptr<Collector> {
       std::unique_ptr<CollectorParams> p;
-      Status s = CollectorParams::Parse(
-          context.params,
-          {"event_types", "label_event", "output", "join_window_seconds",
-           "max_requests"},
-          &p);
+      Status s = CollectorParams::Parse(context.params,
+                                        {"event_types", "label_event", "output",
+                                         "join_window_seconds", "max_requests"},
+                                        &p);
       std::unique_ptr<Collector> c;
       if (s.ok()) {
         if (p->StringList("event_types", {}).size() > 32) {

@@ -64,10 +64,10 @@ class PipelineCollector : public Collector {
  public:
   struct Cells {
     explicit Cells(size_t latency_buckets) : latency(latency_buckets) {}
-    OwnedCounter requests;      // on the first stage's model id
-    OwnedCounter reached;       // on each stage's model id
-    OwnedCounter first_empty;   // on the stage's model id
-    HistogramCells latency;     // on the first stage's model id
+    OwnedCounter requests;     // on the first stage's model id
+    OwnedCounter reached;      // on each stage's model id
+    OwnedCounter first_empty;  // on the stage's model id
+    HistogramCells latency;    // on the first stage's model id
   };
 
   PipelineCollector(std::vector<std::string> stages, CollectorParams& p,
@@ -89,7 +89,8 @@ class PipelineCollector : public Collector {
     const double time =
         std::isnan(record.time_seconds) ? NowSeconds() : record.time_seconds;
     const double end =
-        time + (std::isnan(record.latency_seconds) ? 0 : record.latency_seconds);
+        time +
+        (std::isnan(record.latency_seconds) ? 0 : record.latency_seconds);
     Journey done;
     bool complete = false;
     // The key includes the model name: two pipelines may share request ids.
@@ -141,10 +142,9 @@ class PipelineCollector : public Collector {
         "Completed requests that entered the pipeline (labelled with its "
         "first stage).",
         prometheus::MetricType::Counter);
-    auto f_reached = NewFamily(
-        "ml_pipeline_stage_reached_total",
-        "Completed requests that reached this stage.",
-        prometheus::MetricType::Counter);
+    auto f_reached = NewFamily("ml_pipeline_stage_reached_total",
+                               "Completed requests that reached this stage.",
+                               prometheus::MetricType::Counter);
     auto f_empty = NewFamily(
         "ml_pipeline_first_empty_stage_total",
         "Completed requests whose first stage with all outputs empty (or an "
@@ -178,10 +178,10 @@ class PipelineCollector : public Collector {
     AddGauge(&entries, {{"collector", "pipeline"}},
              static_cast<double>(journeys_.size()));
     out->push_back(std::move(entries));
-    auto evicted = NewFamily(
-        "ml_exporter_join_table_evictions_total",
-        "Entries evicted from a full join table before they expired.",
-        prometheus::MetricType::Counter);
+    auto evicted =
+        NewFamily("ml_exporter_join_table_evictions_total",
+                  "Entries evicted from a full join table before they expired.",
+                  prometheus::MetricType::Counter);
     AddCounter(&evicted, {{"collector", "pipeline"}},
                static_cast<double>(journeys_.evicted()));
     out->push_back(std::move(evicted));
@@ -199,7 +199,8 @@ class PipelineCollector : public Collector {
     const size_t buckets = latency_edges_.bucket_count();
     Cells& first = shard.At(j.stage_model[0], buckets);
     first.requests.Add(1);
-    if (std::isfinite(j.end - j.start) && j.seen == (1u << stages_.size()) - 1) {
+    if (std::isfinite(j.end - j.start) &&
+        j.seen == (1u << stages_.size()) - 1) {
       const double took = j.end - j.start;
       first.latency.Observe(latency_edges_.BucketOf(took), took);
     }

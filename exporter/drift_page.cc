@@ -242,8 +242,8 @@ std::string Duration(double seconds) {
 // Everything the page knows about one feature.
 struct FeatureView {
   FeatureKey key;
-  DriftPage::Counters live;       // over the window
-  double period_seconds = -1;     // the window; -1: since start
+  DriftPage::Counters live;    // over the window
+  double period_seconds = -1;  // the window; -1: since start
   std::chrono::system_clock::time_point since;
   std::vector<double> ref_edges, ref_cumulative;  // numeric reference
   std::map<std::string, double> ref_categories;   // categorical reference
@@ -352,11 +352,13 @@ std::string NumericChart(const FeatureView& f) {
   for (double v : ref) max = std::max(max, v);
   max = max <= 0 ? 1 : std::min(1.0, max * 1.1);
   const double slot = plot_w / static_cast<double>(n);
-  std::string s = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
-                  "width=\"" + Fixed(width, 0) + "\" height=\"" +
-                  Fixed(height, 0) + "\" viewBox=\"0 0 " + Fixed(width, 0) +
-                  " " + Fixed(height, 0) + "\" role=\"img\" aria-label=\"" +
-                  Escape(std::get<3>(f.key)) + " distribution\">";
+  std::string s =
+      "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "width=\"" +
+      Fixed(width, 0) + "\" height=\"" + Fixed(height, 0) +
+      "\" viewBox=\"0 0 " + Fixed(width, 0) + " " + Fixed(height, 0) +
+      "\" role=\"img\" aria-label=\"" + Escape(std::get<3>(f.key)) +
+      " distribution\">";
   for (int g = 0; g <= 4; ++g) {
     const double v = max * g / 4;
     const double y = top + plot_h - plot_h * g / 4;
@@ -400,22 +402,28 @@ std::string NumericChart(const FeatureView& f) {
     const double y = top + plot_h + 12;
     s += "<text x=\"" + Fixed(x) + "\" y=\"" + Fixed(y) +
          "\" font-size=\"11\" text-anchor=\"end\" fill=\"#1f2328\" "
-         "transform=\"rotate(-40 " + Fixed(x) + " " + Fixed(y) + ")\">" +
-         Number(f.live.edges[e]) + "</text>";
+         "transform=\"rotate(-40 " +
+         Fixed(x) + " " + Fixed(y) + ")\">" + Number(f.live.edges[e]) +
+         "</text>";
   }
   s += "<line x1=\"" + Fixed(left) + "\" y1=\"" + Fixed(top + plot_h) +
        "\" x2=\"" + Fixed(width - right) + "\" y2=\"" + Fixed(top + plot_h) +
        "\" stroke=\"#59636e\"/>";
   // Legend.
-  s += "<rect x=\"" + Fixed(left) + "\" y=\"6\" width=\"14\" height=\"12\" "
-       "fill=\"" + std::string(kLive) + "\" fill-opacity=\"0.75\"/>"
-       "<text x=\"" + Fixed(left + 20) + "\" y=\"16\" font-size=\"12\">live (" +
+  s += "<rect x=\"" + Fixed(left) +
+       "\" y=\"6\" width=\"14\" height=\"12\" "
+       "fill=\"" +
+       std::string(kLive) +
+       "\" fill-opacity=\"0.75\"/>"
+       "<text x=\"" +
+       Fixed(left + 20) + "\" y=\"16\" font-size=\"12\">live (" +
        Fixed(f.live_values(), 0) + " values)</text>";
   if (!ref.empty()) {
-    s += "<rect x=\"" + Fixed(left + 190) + "\" y=\"6\" width=\"14\" "
-         "height=\"12\" fill=\"none\" stroke=\"" + std::string(kRef) +
-         "\" stroke-width=\"2.5\"/><text x=\"" + Fixed(left + 210) +
-         "\" y=\"16\" font-size=\"12\">reference (" +
+    s += "<rect x=\"" + Fixed(left + 190) +
+         "\" y=\"6\" width=\"14\" "
+         "height=\"12\" fill=\"none\" stroke=\"" +
+         std::string(kRef) + "\" stroke-width=\"2.5\"/><text x=\"" +
+         Fixed(left + 210) + "\" y=\"16\" font-size=\"12\">reference (" +
          Fixed(f.ref_cumulative.back(), 0) + " values)</text>";
   }
   s += "</svg>";
@@ -446,9 +454,9 @@ std::string CategoryChart(const FeatureView& f) {
       rest.second += rows[i].second.second;
     }
     rows.resize(kMaxRows - 1);
-    rows.emplace_back("(" + std::to_string(shares.size() - kMaxRows + 1) +
-                          " more values)",
-                      rest);
+    rows.emplace_back(
+        "(" + std::to_string(shares.size() - kMaxRows + 1) + " more values)",
+        rest);
   }
   const bool has_ref = !f.ref_categories.empty();
   const double width = 560, left = 150, right = 60, top = 26, row_h = 22;
@@ -459,20 +467,27 @@ std::string CategoryChart(const FeatureView& f) {
     max = std::max({max, r.second.first, r.second.second});
   }
   if (max <= 0) max = 1;
-  std::string s = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
-                  "width=\"" + Fixed(width, 0) + "\" height=\"" +
-                  Fixed(height, 0) + "\" viewBox=\"0 0 " + Fixed(width, 0) +
-                  " " + Fixed(height, 0) + "\" role=\"img\" aria-label=\"" +
-                  Escape(std::get<3>(f.key)) + " categories\">";
-  s += "<rect x=\"" + Fixed(left) + "\" y=\"6\" width=\"14\" height=\"12\" "
-       "fill=\"" + std::string(kLive) + "\" fill-opacity=\"0.75\"/>"
-       "<text x=\"" + Fixed(left + 20) + "\" y=\"16\" font-size=\"12\">live (" +
+  std::string s =
+      "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "width=\"" +
+      Fixed(width, 0) + "\" height=\"" + Fixed(height, 0) +
+      "\" viewBox=\"0 0 " + Fixed(width, 0) + " " + Fixed(height, 0) +
+      "\" role=\"img\" aria-label=\"" + Escape(std::get<3>(f.key)) +
+      " categories\">";
+  s += "<rect x=\"" + Fixed(left) +
+       "\" y=\"6\" width=\"14\" height=\"12\" "
+       "fill=\"" +
+       std::string(kLive) +
+       "\" fill-opacity=\"0.75\"/>"
+       "<text x=\"" +
+       Fixed(left + 20) + "\" y=\"16\" font-size=\"12\">live (" +
        Fixed(live_total, 0) + " values)</text>";
   if (has_ref) {
-    s += "<rect x=\"" + Fixed(left + 190) + "\" y=\"6\" width=\"14\" "
-         "height=\"12\" fill=\"none\" stroke=\"" + std::string(kRef) +
-         "\" stroke-width=\"2.5\"/><text x=\"" + Fixed(left + 210) +
-         "\" y=\"16\" font-size=\"12\">reference</text>";
+    s += "<rect x=\"" + Fixed(left + 190) +
+         "\" y=\"6\" width=\"14\" "
+         "height=\"12\" fill=\"none\" stroke=\"" +
+         std::string(kRef) + "\" stroke-width=\"2.5\"/><text x=\"" +
+         Fixed(left + 210) + "\" y=\"16\" font-size=\"12\">reference</text>";
   }
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& [name, v] = rows[i];
@@ -480,7 +495,8 @@ std::string CategoryChart(const FeatureView& f) {
     std::string label = name;
     if (label.size() > 20) {  // cut at a character boundary, add "…"
       size_t cut = 19;
-      while (cut > 0 && (static_cast<unsigned char>(label[cut]) & 0xC0) == 0x80) {
+      while (cut > 0 &&
+             (static_cast<unsigned char>(label[cut]) & 0xC0) == 0x80) {
         --cut;
       }
       label = label.substr(0, cut) + "\xE2\x80\xA6";
@@ -529,9 +545,8 @@ std::string FeatureLink(const FeatureKey& k, double window) {
 
 const std::vector<std::pair<std::string, double>>&
 DriftPage::DefaultThresholds() {
-  static const auto* defaults =
-      new std::vector<std::pair<std::string, double>>{{"drift_psi", 0.25},
-                                                      {"missing_ratio", 0.5}};
+  static const auto* defaults = new std::vector<std::pair<std::string, double>>{
+      {"drift_psi", 0.25}, {"missing_ratio", 0.5}};
   return *defaults;
 }
 
@@ -540,9 +555,8 @@ DriftPageQuery DriftPageQuery::Parse(std::string_view query_string) {
   while (!query_string.empty()) {
     const size_t amp = query_string.find('&');
     const std::string_view pair = query_string.substr(0, amp);
-    query_string = amp == std::string_view::npos
-                       ? std::string_view()
-                       : query_string.substr(amp + 1);
+    query_string = amp == std::string_view::npos ? std::string_view()
+                                                 : query_string.substr(amp + 1);
     const size_t eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
     const std::string key = UrlDecode(pair.substr(0, eq));
@@ -655,19 +669,18 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
     v.key = k;
     auto w = drift_window.find(ModelOf(k));
     v.drift_window_seconds = w == drift_window.end() ? 0 : w->second;
-    const double window = query.window_seconds > 0 ? query.window_seconds
-                          : v.drift_window_seconds > 0
-                              ? v.drift_window_seconds
-                              : kDefaultWindowSeconds;
+    const double window = query.window_seconds > 0     ? query.window_seconds
+                          : v.drift_window_seconds > 0 ? v.drift_window_seconds
+                                                       : kDefaultWindowSeconds;
     v.live = c;
     v.since = first_view;
     for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
       const auto age = std::chrono::duration<double>(now - (*it)->time);
       if (age.count() < window) continue;
       auto base = (*it)->features.find(k);
-      std::optional<Counters> d =
-          base == (*it)->features.end() ? std::optional<Counters>(c)
-                                        : Since(c, base->second);
+      std::optional<Counters> d = base == (*it)->features.end()
+                                      ? std::optional<Counters>(c)
+                                      : Since(c, base->second);
       if (d) {
         v.live = std::move(*d);
         v.period_seconds = age.count();
@@ -689,8 +702,8 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
       if (it == v.drift.end() || std::isnan(it->second)) continue;
       const double t = v.Threshold(std::string("drift_") + mi.method);
       if (!(t > 0)) continue;
-      const double r = mi.lower_is_worse ? t / std::max(it->second, 1e-300)
-                                         : it->second / t;
+      const double r =
+          mi.lower_is_worse ? t / std::max(it->second, 1e-300) : it->second / t;
       if (std::min(r, kMaxSeverity) > v.severity) {
         v.severity = std::min(r, kMaxSeverity);
         v.worst = mi.method;
@@ -715,14 +728,15 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
     if (!seen && v.drift.empty()) continue;
     order.push_back(&v);
   }
-  std::sort(order.begin(), order.end(), [](const FeatureView* a,
-                                           const FeatureView* b) {
-    if (a->severity != b->severity) return a->severity > b->severity;
-    const double ma = a->missing_ratio(), mb = b->missing_ratio();
-    const double xa = std::isnan(ma) ? -1 : ma, xb = std::isnan(mb) ? -1 : mb;
-    if (xa != xb) return xa > xb;
-    return a->key < b->key;
-  });
+  std::sort(order.begin(), order.end(),
+            [](const FeatureView* a, const FeatureView* b) {
+              if (a->severity != b->severity) return a->severity > b->severity;
+              const double ma = a->missing_ratio(), mb = b->missing_ratio();
+              const double xa = std::isnan(ma) ? -1 : ma,
+                           xb = std::isnan(mb) ? -1 : mb;
+              if (xa != xb) return xa > xb;
+              return a->key < b->key;
+            });
 
   const bool any_reference =
       std::any_of(order.begin(), order.end(),
@@ -733,7 +747,9 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
       "<title>ml_exporter: distributions and drift</title><style>" +
       std::string(kStyle) +
       "</style></head><body><h1>Live distributions against the reference</h1>"
-      "<p class=\"meta\">Generated " + Clock(now) + ". Features sorted by "
+      "<p class=\"meta\">Generated " +
+      Clock(now) +
+      ". Features sorted by "
       "their worst drift score relative to its alert threshold (configured, "
       "or the default), then by missing fraction. Live values are the "
       "change of the exporter's counters over the window; reload the page "
@@ -746,39 +762,42 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
   }
   html += "</p>";
   if (!any_reference) {
-    html += "<p class=\"note\" id=\"no-reference\">No reference: no model "
-            "has a reference distribution, so there are no drift scores. "
-            "Enable the <code>drift</code> collector with a profile from "
-            "<code>mltool profile</code> (docs/drift.md) to compare with "
-            "the training data.</p>";
+    html +=
+        "<p class=\"note\" id=\"no-reference\">No reference: no model "
+        "has a reference distribution, so there are no drift scores. "
+        "Enable the <code>drift</code> collector with a profile from "
+        "<code>mltool profile</code> (docs/drift.md) to compare with "
+        "the training data.</p>";
   }
   if (order.empty()) {
-    html += "<p id=\"empty\">No features yet: send records with inputs to "
-            "POST /api/v1/records.</p></body></html>\n";
+    html +=
+        "<p id=\"empty\">No features yet: send records with inputs to "
+        "POST /api/v1/records.</p></body></html>\n";
     return html;
   }
 
-  html += "<table class=\"summary\"><tr><th class=\"name\">model</th>"
-          "<th class=\"name\">version</th><th class=\"name\">stage</th>"
-          "<th class=\"name\">feature</th><th>worst</th>";
+  html +=
+      "<table class=\"summary\"><tr><th class=\"name\">model</th>"
+      "<th class=\"name\">version</th><th class=\"name\">stage</th>"
+      "<th class=\"name\">feature</th><th>worst</th>";
   for (const MethodInfo& mi : kMethods) {
-    html += "<th title=\"" + std::string(mi.title) + "\">" +
-            mi.abbreviation + "</th>";
+    html += "<th title=\"" + std::string(mi.title) + "\">" + mi.abbreviation +
+            "</th>";
   }
   html += "<th>unseen</th><th>missing</th><th>live values</th></tr>";
   size_t index = 0;
   for (const FeatureView* v : order) {
     const auto& [model, version, stage, feature] = v->key;
-    html += "<tr><td class=\"name\">" + Escape(model) + "</td><td class=\"name\">" +
-            Escape(version) + "</td><td class=\"name\">" + Escape(stage) +
+    html += "<tr><td class=\"name\">" + Escape(model) +
+            "</td><td class=\"name\">" + Escape(version) +
+            "</td><td class=\"name\">" + Escape(stage) +
             "</td><td class=\"name\"><a href=\"#f" + std::to_string(index) +
             "\">" + Escape(feature) + "</a></td>";
-    html += v->severity >= 1
-                ? "<td class=\"bad\">" + Fixed(v->severity, 1) + "&times; " +
-                      Escape(v->worst) + "</td>"
-                : v->severity > 0 ? "<td>" + Fixed(v->severity, 2) + "&times; " +
-                                        Escape(v->worst) + "</td>"
-                                  : "<td>&ndash;</td>";
+    html += v->severity >= 1 ? "<td class=\"bad\">" + Fixed(v->severity, 1) +
+                                   "&times; " + Escape(v->worst) + "</td>"
+            : v->severity > 0 ? "<td>" + Fixed(v->severity, 2) + "&times; " +
+                                    Escape(v->worst) + "</td>"
+                              : "<td>&ndash;</td>";
     for (const MethodInfo& mi : kMethods) {
       auto it = v->drift.find(mi.method);
       if (it == v->drift.end()) {
@@ -786,8 +805,8 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
         continue;
       }
       const double t = v->Threshold(std::string("drift_") + mi.method);
-      const bool over = t > 0 && (mi.lower_is_worse ? it->second < t
-                                                    : it->second > t);
+      const bool over =
+          t > 0 && (mi.lower_is_worse ? it->second < t : it->second > t);
       html += std::string(over ? "<td class=\"bad\">" : "<td>") +
               Number(it->second) + "</td>";
     }
@@ -825,11 +844,12 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
       auto it = v->drift.find(mi.method);
       if (it == v->drift.end()) continue;
       const double t = v->Threshold(std::string("drift_") + mi.method);
-      const bool over = t > 0 && (mi.lower_is_worse ? it->second < t
-                                                    : it->second > t);
-      html += std::string(over ? "<span class=\"bad\">" : "<span>") +
-              mi.title + " " + Number(it->second) +
-              (t > 0 ? std::string(mi.lower_is_worse ? " (alert below " : " (alert above ") +
+      const bool over =
+          t > 0 && (mi.lower_is_worse ? it->second < t : it->second > t);
+      html += std::string(over ? "<span class=\"bad\">" : "<span>") + mi.title +
+              " " + Number(it->second) +
+              (t > 0 ? std::string(mi.lower_is_worse ? " (alert below "
+                                                     : " (alert above ") +
                            Number(t) + ")"
                      : std::string()) +
               "</span>";
@@ -843,8 +863,8 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
                            : std::string()) +
             "</span>";
     if (!std::isnan(v->window_count)) {
-      html += "<span>" + Fixed(v->window_count, 0) +
-              " values in the drift window";
+      html +=
+          "<span>" + Fixed(v->window_count, 0) + " values in the drift window";
       if (v->drift_window_seconds > 0) {
         html += " of " + Duration(v->drift_window_seconds);
       }
@@ -856,21 +876,24 @@ std::string DriftPage::Render(const std::vector<MetricFamily>& families,
     } else if (!v->live.categories.empty() || !v->ref_categories.empty()) {
       html += CategoryChart(*v);
     } else {
-      html += "<p class=\"note\">No values to draw yet: the feature has "
-              "been missing, or its histogram edges are still being learned "
-              "(warm-up, docs/metrics.md).</p>";
+      html +=
+          "<p class=\"note\">No values to draw yet: the feature has "
+          "been missing, or its histogram edges are still being learned "
+          "(warm-up, docs/metrics.md).</p>";
     }
     if (v->live_values() == 0 && v->has_reference()) {
-      html += "<p class=\"note\">No live values: the inputs collector does "
-              "not watch this feature (its include or exclude list), or none "
-              "arrived in the window.</p>";
+      html +=
+          "<p class=\"note\">No live values: the inputs collector does "
+          "not watch this feature (its include or exclude list), or none "
+          "arrived in the window.</p>";
     }
     html += "<p class=\"note\">Live: " + Fixed(v->live_values(), 0) +
-            " values and " + Fixed(v->live.observations, 0) +
-            " observations " + PeriodText(*v) + ".";
+            " values and " + Fixed(v->live.observations, 0) + " observations " +
+            PeriodText(*v) + ".";
     if (!v->has_reference()) {
-      html += " <span class=\"no-reference\">No reference for this "
-              "feature.</span>";
+      html +=
+          " <span class=\"no-reference\">No reference for this "
+          "feature.</span>";
     }
     html += "</p></section>";
   }

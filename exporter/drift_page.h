@@ -61,8 +61,7 @@ class DriftPage {
   // page applies where the configuration sets none: threshold metric name
   // (drift_psi, missing_ratio, ...) and value. Metrics without one are
   // judged only against configured thresholds, as the alerts do.
-  static const std::vector<std::pair<std::string, double>>&
-  DefaultThresholds();
+  static const std::vector<std::pair<std::string, double>>& DefaultThresholds();
 
   // The HTML page for `families` (one Collect()) at `now`. Thread-safe.
   std::string Render(const std::vector<prometheus::MetricFamily>& families,

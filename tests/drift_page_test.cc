@@ -33,8 +33,8 @@ struct Exposition {
       NewFamily("ml_feature_category_total", "", MetricType::Counter);
   MetricFamily reference =
       NewFamily("ml_reference_feature_value", "", MetricType::Histogram);
-  MetricFamily ref_categories = NewFamily(
-      "ml_reference_feature_category_ratio", "", MetricType::Gauge);
+  MetricFamily ref_categories =
+      NewFamily("ml_reference_feature_category_ratio", "", MetricType::Gauge);
   MetricFamily drift = NewFamily("ml_feature_drift", "", MetricType::Gauge);
   MetricFamily thresholds =
       NewFamily("ml_alert_threshold", "", MetricType::Gauge);
@@ -53,9 +53,10 @@ struct Exposition {
   }
   void Category(const std::string& model, const std::string& feature,
                 const std::string& v, double count) {
-    AddCounter(&categories,
-               ModelLabelList(Model(model), {{"feature", feature}, {"value", v}}),
-               count);
+    AddCounter(
+        &categories,
+        ModelLabelList(Model(model), {{"feature", feature}, {"value", v}}),
+        count);
   }
   void Drift(const std::string& model, const std::string& feature,
              const std::string& method, double score) {
@@ -65,8 +66,8 @@ struct Exposition {
              score);
   }
   std::vector<MetricFamily> Families() const {
-    return {value, missing, observations, categories, reference,
-            ref_categories, drift, thresholds};
+    return {value,     missing,        observations, categories,
+            reference, ref_categories, drift,        thresholds};
   }
 };
 
@@ -98,7 +99,7 @@ TEST(DriftPageTest, WithoutDriftCollectorShowsLiveAndMissing) {
   DriftPage page;
   const std::string html = page.Render(e.Families(), {});
   EXPECT_NE(html.find("id=\"no-reference\""), std::string::npos);
-  EXPECT_EQ(Count(html, "<svg"), 2);            // histogram and categories
+  EXPECT_EQ(Count(html, "<svg"), 2);  // histogram and categories
   EXPECT_EQ(Count(html, "class=\"live\""), 4 + 2);
   EXPECT_EQ(Count(html, "class=\"reference\""), 0);
   // 150 missing of 250 observations.
@@ -255,13 +256,13 @@ TEST(DriftPageTest, CategoricalReferenceAndEscaping) {
   Exposition e;
   e.Category("asr", "language", "en", 50);
   e.Category("asr", "language", "<de>", 50);
+  AddGauge(
+      &e.ref_categories,
+      ModelLabelList(Model("asr"), {{"feature", "language"}, {"value", "en"}}),
+      0.9);
   AddGauge(&e.ref_categories,
-           ModelLabelList(Model("asr"), {{"feature", "language"},
-                                         {"value", "en"}}),
-           0.9);
-  AddGauge(&e.ref_categories,
-           ModelLabelList(Model("asr"), {{"feature", "language"},
-                                         {"value", "<de>"}}),
+           ModelLabelList(Model("asr"),
+                          {{"feature", "language"}, {"value", "<de>"}}),
            0.1);
   e.Drift("asr", "language", "chi2_p_value", 1e-9);
   DriftPage page;

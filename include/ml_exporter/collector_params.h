@@ -26,8 +26,8 @@ class CollectorParams {
   bool Has(std::string_view name) const;
   // Each returns `fallback` when absent; a present value of the wrong type
   // or outside [min, max] records an error (see status()).
-  double Number(std::string_view name, double fallback,
-                double min = -1e300, double max = 1e300);
+  double Number(std::string_view name, double fallback, double min = -1e300,
+                double max = 1e300);
   std::string String(std::string_view name, std::string fallback);
   bool Bool(std::string_view name, bool fallback);
   std::vector<std::string> StringList(std::string_view name,
