@@ -1,6 +1,6 @@
 # stb_image_checked.h: Debian's stb_image.h (2.27) with the bounds checks
 # that stb_image 2.28 added for corrupt JPEGs, found again by fuzzing here,
-# and one undefined-behaviour fix
+# and undefined-behaviour fixes
 # (docs/reliability.md#bad-input). media/image_stats.cc compiles it as its
 # own private (static) copy, so no libstb elsewhere in the process can
 # interpose unchecked code.
@@ -39,5 +39,23 @@ function(ml_exporter_stb_image_checked header out)
     "static int stbi__getn(stbi__context *s, stbi_uc *buffer, int n)\n{\n"
     "   if (n == 0) return 1; /* ml_exporter: no memcpy from null */\n"
     "no memcpy from null")
+  # A scan that uses a Huffman table no DHT segment defined: the table is
+  # uninitialized heap, and the slow-path search in stbi__jpeg_huff_decode
+  # runs past maxcode[17] (UBSan, found by fuzzing in CI). Tables start out
+  # empty, as stbi__build_huffman would leave a table of no codes, so every
+  # code read with one is an error.
+  set(empty_tables "memset(j, 0, sizeof(stbi__jpeg)); { int t; for (t = 0; t < 4; ++t) { memset(j->huff_dc[t].fast, 255, sizeof(j->huff_dc[t].fast)); memset(j->huff_ac[t].fast, 255, sizeof(j->huff_ac[t].fast)); } } /* ml_exporter: undefined tables empty */")
+  ml_exporter_stb_patch(text
+    "   if (!j) return stbi__errpuc(\"outofmem\", \"Out of memory\");\n"
+    "   ${empty_tables}\n"
+    "undefined tables empty")
+  ml_exporter_stb_patch(text
+    "   if (!j) return stbi__err(\"outofmem\", \"Out of memory\");\n"
+    "   ${empty_tables}\n"
+    "undefined tables empty")
+  ml_exporter_stb_patch(text
+    "   temp = j->code_buffer >> 16;\n"
+    "   if (temp >= h->maxcode[17]) { j->code_bits -= 16; return -1; } /* ml_exporter: search ends at maxcode[17] */\n"
+    "search ends at maxcode[17]")
   file(CONFIGURE OUTPUT "${out}" CONTENT "${text}" @ONLY)
 endfunction()

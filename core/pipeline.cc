@@ -315,7 +315,11 @@ Status Pipeline::BuildRouting(const PipelineOptions& requested,
         if (entry->enabled_by_default) names.push_back(entry->name);
       }
     }
-    for (const auto& n : names) defaults.push_back(CollectorSpec{n});
+    for (const auto& n : names) {
+      CollectorSpec spec;
+      spec.name = n;
+      defaults.push_back(std::move(spec));
+    }
   }
 
   std::map<std::string, std::shared_ptr<Instance>> by_key;

@@ -148,6 +148,22 @@ TEST(BadImageTest, HuffmanCodeOutsideTheTableIsAnError) {
   EXPECT_EQ(error, DecodeError::kDecodeFailed);
 }
 
+// A JPEG whose scan uses Huffman tables that no DHT segment defined (the
+// seeds with their DHT segments cut out). stb_image 2.27 decoded with
+// uninitialized tables, and its slow-path code search could run past
+// maxcode[17] (UBSan, found by fuzz_image in CI). Our copy starts with empty
+// tables, so the first code read is an error.
+TEST(BadImageTest, ScanWithUndefinedHuffmanTablesIsAnError) {
+  for (const char* name : {"crash-jpeg-no-dht-grey", "crash-jpeg-no-dht-rgb"}) {
+    const std::string found = ReadCorpusFile("image", name);
+    ImageStats stats;
+    DecodeError error{};
+    EXPECT_FALSE(AnalyzeImage(found, ImageStatsOptions{}, &stats, &error))
+        << name;
+    EXPECT_EQ(error, DecodeError::kDecodeFailed) << name;
+  }
+}
+
 // A PNG whose first IDAT chunk is empty made stb_image copy zero bytes from
 // a null pointer (UBSan, found by fuzz_image). Our copy skips the copy; an
 // empty IDAT chunk before the data is valid PNG and changes nothing.

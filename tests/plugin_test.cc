@@ -653,7 +653,8 @@ TEST(PluginFailureTest, FactoryStatusErrorsNameTheParam) {
 // --- the example plugins, end to end ----------------------------------------
 
 CollectorSpec Spec(const std::string& name, const std::string& params_json) {
-  CollectorSpec spec{name};
+  CollectorSpec spec;
+  spec.name = name;
   spec.params = ParamsFromJson(params_json);
   return spec;
 }
