@@ -141,7 +141,7 @@ struct HttpServer::IngestBuffers {
 };
 
 HttpServer::HttpServer(const HttpServerOptions& options, Pipeline* pipeline)
-    : options_(options), pipeline_(pipeline) {}
+    : options_(options), pipeline_(pipeline), auth_(options.web.auth) {}
 
 Status HttpServer::Start(const HttpServerOptions& options, Pipeline* pipeline,
                          std::unique_ptr<HttpServer>* server) {
@@ -201,8 +201,7 @@ Status HttpServer::Start(const HttpServerOptions& options, Pipeline* pipeline,
   // final metrics after the server stopped: they hold no pointer to it).
   std::shared_ptr<Counters> counters = s->counters_;
   std::shared_ptr<IngestLimiter> limiter = options.ingest_limiter;
-  std::shared_ptr<Authenticator> auth = options.web.auth;
-  pipeline->AddMetricsSource([counters, limiter, auth](
+  pipeline->AddMetricsSource([counters, limiter](
                                  std::vector<prometheus::MetricFamily>* out) {
     auto throttled = NewFamily(
         "ml_exporter_ingest_throttled_requests_total",
@@ -235,10 +234,18 @@ Status HttpServer::Start(const HttpServerOptions& options, Pipeline* pipeline,
                   "endpoint group.",
                   prometheus::MetricType::Counter);
     AddCounter(&denied, {{"scope", "scrape"}},
-               static_cast<double>(auth->denied(AuthScope::kScrape)));
+               static_cast<double>(counters->unauthorized_scrape.load()));
     AddCounter(&denied, {{"scope", "ingest"}},
-               static_cast<double>(auth->denied(AuthScope::kIngest)));
+               static_cast<double>(counters->unauthorized_ingest.load()));
     out->push_back(std::move(denied));
+    auto reloaded = NewFamily(
+        "ml_exporter_web_config_last_reload_successful",
+        "Whether the last reload of --web_config (SIGHUP or POST "
+        "/-/reload) was applied (1) or refused, the running one kept (0); "
+        "1 without --web_config.",
+        prometheus::MetricType::Gauge);
+    AddGauge(&reloaded, {}, counters->web_config_reload_ok.load() ? 1.0 : 0.0);
+    out->push_back(std::move(reloaded));
   });
   s->context_ = mg_start2(&init, &error);
   if (s->context_ == nullptr) {
@@ -286,12 +293,16 @@ int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
              (uri == "/-/reload" && (post || method == "PUT"))) {
     scope = AuthScope::kIngest;
   }
-  Authenticator& auth = *self->options_.web.auth;
-  if (scope != AuthScope::kOpen &&
-      !auth.Allowed(scope, Header(conn, "Authorization"))) {
-    if (scope == AuthScope::kIngest) self->DiscardBody(conn);
-    return ReplyText(conn, 401, "unauthorized\n",
-                     "WWW-Authenticate: " + auth.Challenge(scope) + "\r\n");
+  if (scope != AuthScope::kOpen) {
+    const std::shared_ptr<Authenticator> auth = self->CurrentAuth();
+    if (!auth->Allowed(scope, Header(conn, "Authorization"))) {
+      (scope == AuthScope::kScrape ? self->counters_->unauthorized_scrape
+                                   : self->counters_->unauthorized_ingest)
+          .fetch_add(1, std::memory_order_relaxed);
+      if (scope == AuthScope::kIngest) self->DiscardBody(conn);
+      return ReplyText(conn, 401, "unauthorized\n",
+                       "WWW-Authenticate: " + auth->Challenge(scope) + "\r\n");
+    }
   }
   if (uri == "/metrics") {
     return get ? self->HandleMetrics(conn) : MethodNotAllowed(conn, "GET");
@@ -455,15 +466,60 @@ int HttpServer::HandleIngest(mg_connection* conn) {
 }
 
 int HttpServer::HandleReload(mg_connection* conn) {
-  if (!options_.reload) {
+  if (!options_.reload && options_.web_config_file.empty()) {
     return ReplyText(conn, 200,
-                     "nothing to reload: ml_exporter runs without --config\n");
+                     "nothing to reload: ml_exporter runs without --config "
+                     "and --web_config\n");
   }
-  Status s = options_.reload();
+  Status s = Reload();
   if (!s.ok()) {
     return ReplyText(conn, 400, "reload failed: " + s.message() + "\n");
   }
   return ReplyText(conn, 200, "configuration reloaded\n");
+}
+
+Status HttpServer::Reload() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  const Status config = options_.reload ? options_.reload() : Status::Ok();
+  const Status web =
+      options_.web_config_file.empty() ? Status::Ok() : ReloadWebConfig();
+  if (!config.ok() && !web.ok()) {
+    return Status::InvalidArgument(config.message() + "; " + web.message());
+  }
+  return config.ok() ? web : config;
+}
+
+Status HttpServer::ReloadWebConfig() {
+  const std::string& path = options_.web_config_file;
+  WebConfig next;
+  Status s = LoadWebConfig(path, &next);
+  if (s.ok()) s = CheckWebConfigReloadable(options_.web.tls, next.tls);
+  if (s.ok() && next.tls.enabled) {
+    s = ReplaceServerCertificate(ssl_ctx_, next.tls);
+  }
+  if (!s.ok()) {
+    counters_->web_config_reload_ok = false;
+    Log(LogLevel::kError,
+        "web config " + path +
+            " not reloaded, the running one is kept: " + s.message());
+    return Status::InvalidArgument("web config: " + s.message());
+  }
+  {
+    std::lock_guard<std::mutex> auth_lock(auth_mu_);
+    auth_ = next.auth;
+  }
+  counters_->web_config_reload_ok = true;
+  Log(LogLevel::kInfo,
+      "web config " + path + " reloaded" +
+          (next.tls.enabled ? " (certificate from " + next.tls.cert_file + ")"
+                            : "") +
+          ": " + next.auth->Describe());
+  return Status::Ok();
+}
+
+std::shared_ptr<Authenticator> HttpServer::CurrentAuth() const {
+  std::lock_guard<std::mutex> lock(auth_mu_);
+  return auth_;
 }
 
 int HttpServer::HandleStatus(mg_connection* conn) {

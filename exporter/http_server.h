@@ -15,13 +15,16 @@
 // max_body_bytes get 413; idle keep-alive connections close after
 // keep_alive_timeout_ms. Ingest takes a slot of the IngestLimiter (429 with
 // Retry-After when there is none), so it never occupies every worker.
-// With a web config, TLS and per-group authentication (exporter/web_config.h).
+// With a web config, TLS and per-group authentication (exporter/web_config.h);
+// Reload() re-reads the web config file, so users, tokens and the
+// certificate change without a restart.
 #ifndef ML_EXPORTER_EXPORTER_HTTP_SERVER_H_
 #define ML_EXPORTER_EXPORTER_HTTP_SERVER_H_
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "exporter/drift_page.h"
@@ -54,7 +57,10 @@ struct HttpServerOptions {
   int ingest_queue_timeout_ms = 500;
   // TLS and authentication; default: plain HTTP, every endpoint open.
   WebConfig web = OpenWebConfig();
-  // Called by POST /-/reload; null means there is nothing to reload.
+  // The file `web` was read from (--web_config), read again by Reload();
+  // empty: nothing to re-read.
+  std::string web_config_file;
+  // Reloads the --config file (called by Reload); null without --config.
   std::function<Status()> reload;
   // Extra lines for the landing page (e.g. inputs being followed).
   std::string landing_note;
@@ -78,6 +84,14 @@ class HttpServer {
   // /-/ready answers 503 once this is false (set during shutdown).
   void set_ready(bool ready) { ready_ = ready; }
 
+  // What SIGHUP and POST /-/reload do: reloads the --config file (through
+  // options.reload) and the web config file. A web config that does not
+  // load, or changes what needs a restart (CheckWebConfigReloadable), is
+  // refused and the running one kept; users and tokens then apply to the
+  // next request, the certificate to the next TLS handshake. Logs each
+  // outcome; the error names the file and what was wrong. Thread-safe.
+  Status Reload();
+
  private:
   HttpServer(const HttpServerOptions& options, Pipeline* pipeline);
   static int Dispatch(mg_connection* conn, void* self);
@@ -90,6 +104,8 @@ class HttpServer {
   int HandleReload(mg_connection* conn);
   int HandleLanding(mg_connection* conn);
   int HandleStatus(mg_connection* conn);
+  Status ReloadWebConfig();
+  std::shared_ptr<Authenticator> CurrentAuth() const;
 
   const HttpServerOptions options_;
   Pipeline* const pipeline_;
@@ -98,6 +114,9 @@ class HttpServer {
   std::atomic<bool> ready_{true};
   DriftPage drift_page_;     // GET /drift
   void* ssl_ctx_ = nullptr;  // owned; SSL_CTX when TLS is on
+  std::mutex reload_mu_;     // one reload at a time
+  mutable std::mutex auth_mu_;
+  std::shared_ptr<Authenticator> auth_;  // in force; guarded by auth_mu_
   // Per ingest slot: a decoder and a body buffer (IngestLimiter::Slot index).
   struct IngestBuffers;
   std::vector<std::unique_ptr<IngestBuffers>> ingest_buffers_;
@@ -106,6 +125,9 @@ class HttpServer {
   struct Counters {
     std::atomic<uint64_t> throttled{0};  // ingest requests answered 429
     std::atomic<uint64_t> not_found{0};  // 404 and 405 answers
+    std::atomic<uint64_t> unauthorized_scrape{0};  // 401 answers, by group
+    std::atomic<uint64_t> unauthorized_ingest{0};
+    std::atomic<bool> web_config_reload_ok{true};  // the last web reload
   };
   std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
 };

@@ -92,7 +92,8 @@ DEFINE_int32(ingest_queue_timeout_ms, 500,
              "it gets 429.");
 DEFINE_string(web_config, "",
               "YAML file with TLS and authentication settings, after "
-              "Prometheus exporter-toolkit (docs/running.md#access).");
+              "Prometheus exporter-toolkit (docs/running.md#access); read "
+              "again on SIGHUP and POST /-/reload.");
 DEFINE_string(final_metrics_file, "",
               "On SIGTERM or SIGINT, after the last request and input line "
               "was processed, write the final metrics (the /metrics text) to "
@@ -312,6 +313,7 @@ int main(int argc, char** argv) {
                    s.message().c_str());
       return 2;
     }
+    http.web_config_file = FLAGS_web_config;
     mi::Log(mi::LogLevel::kInfo,
             "web config " + FLAGS_web_config + ": " +
                 (http.web.tls.enabled ? "TLS" : "plain HTTP (no TLS)") + "; " +
@@ -351,12 +353,12 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      if (reloader) {
-        (void)reloader->Reload();  // logs its outcome
+      if (reloader || !FLAGS_web_config.empty()) {
+        (void)server->Reload();  // --config and --web_config; logs outcomes
       } else {
         mi::Log(mi::LogLevel::kInfo,
                 "SIGHUP: nothing to reload (ml_exporter runs without "
-                "--config)");
+                "--config and --web_config)");
       }
       continue;
     }

@@ -29,8 +29,16 @@ Status PrepareOpenSslForCivetweb();
 // with `tls`: certificate chain and key (checked to match), client
 // certificate verification, minimum version. Errors name the file and
 // OpenSSL's reason.
+// The context presents the certificate in force at each handshake, so
+// ReplaceServerCertificate can rotate it while serving.
 Status CreateServerTlsContext(const TlsSettings& tls, void** ssl_ctx);
 void FreeServerTlsContext(void* ssl_ctx);
+
+// Reads the certificate chain and key of `tls` (checked to match) and makes
+// them what `ssl_ctx` (from CreateServerTlsContext) presents from the next
+// handshake on; connections already open keep theirs. On error the
+// certificate in force stays. Thread-safe against handshakes in progress.
+Status ReplaceServerCertificate(void* ssl_ctx, const TlsSettings& tls);
 
 }  // namespace ml_exporter::internal
 

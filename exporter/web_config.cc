@@ -216,10 +216,6 @@ bool Authenticator::Allowed(AuthScope scope, std::string_view authorization) {
     while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
     ok = CheckBearer(*c, rest);
   }
-  if (!ok) {
-    (scope == AuthScope::kScrape ? denied_scrape_ : denied_ingest_)
-        .fetch_add(1, std::memory_order_relaxed);
-  }
   return ok;
 }
 
@@ -287,16 +283,28 @@ std::string Authenticator::Describe() const {
          "; ingest endpoints: " + DescribeCredentials(ingest_);
 }
 
-uint64_t Authenticator::denied(AuthScope scope) const {
-  switch (scope) {
-    case AuthScope::kScrape:
-      return denied_scrape_.load(std::memory_order_relaxed);
-    case AuthScope::kIngest:
-      return denied_ingest_.load(std::memory_order_relaxed);
-    case AuthScope::kOpen:
-      break;
+Status CheckWebConfigReloadable(const TlsSettings& running,
+                                const TlsSettings& next) {
+  auto needs_restart = [](const std::string& what) {
+    return Status::InvalidArgument(
+        "changing " + what +
+        " needs a restart (certificate and key files, users and tokens "
+        "reload; the running web config is kept)");
+  };
+  if (running.enabled != next.enabled) {
+    return needs_restart("whether TLS is on (tls_server_config)");
   }
-  return 0;
+  if (!running.enabled) return Status::Ok();
+  if (running.client_ca_file != next.client_ca_file) {
+    return needs_restart("tls_server_config.client_ca_file");
+  }
+  if (running.require_client_cert != next.require_client_cert) {
+    return needs_restart("tls_server_config.client_auth_type");
+  }
+  if (running.tls13_only != next.tls13_only) {
+    return needs_restart("tls_server_config.min_version");
+  }
+  return Status::Ok();
 }
 
 WebConfig OpenWebConfig() {

@@ -14,7 +14,6 @@
 #define ML_EXPORTER_EXPORTER_WEB_CONFIG_H_
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -66,8 +65,6 @@ class Authenticator {
   std::string Challenge(AuthScope scope) const;
   // E.g. "scrape: open; ingest: 2 basic-auth users, 1 bearer token".
   std::string Describe() const;
-  // Requests turned away with 401, by scope (scrape, ingest).
-  uint64_t denied(AuthScope scope) const;
 
  private:
   const Credentials* For(AuthScope scope) const;
@@ -83,8 +80,6 @@ class Authenticator {
   // bcrypt once. Bounded; cleared when full.
   std::mutex cache_mu_;
   std::unordered_set<std::string> verified_;
-  std::atomic<uint64_t> denied_scrape_{0};
-  std::atomic<uint64_t> denied_ingest_{0};
 };
 
 struct WebConfig {
@@ -100,6 +95,13 @@ Status LoadWebConfig(const std::string& path, WebConfig* config);
 
 // A config with no TLS and every scope open (no --web_config).
 WebConfig OpenWebConfig();
+
+// Whether a server started with `running` can switch to `next` on reload:
+// certificate and key files, users and tokens can change; turning TLS on or
+// off, the client CA, client_auth_type and min_version cannot (an error
+// that names the setting).
+Status CheckWebConfigReloadable(const TlsSettings& running,
+                                const TlsSettings& next);
 
 // SHA-256 of `data`.
 Authenticator::Digest Sha256(std::string_view data);

@@ -252,13 +252,16 @@ const std::vector<FixedAlert>& FixedAlerts() {
        "ml_exporter_rejected_records_total{reason} and the exporter log. Their "
        "predictions are missing from every metric."},
       {"MLExporterConfigReloadFailed", "exporter",
-       "ml_exporter_config_last_reload_successful{job=\"$JOB\"} == 0\n", "5m",
-       "warning",
+       "ml_exporter_config_last_reload_successful{job=\"$JOB\"} == 0\nor\n"
+       "ml_exporter_web_config_last_reload_successful{job=\"$JOB\"} == 0\n",
+       "5m", "warning",
        "ml_exporter {{ $labels.instance }} rejected its configuration",
-       "The last configuration reload of ml_exporter at {{ $labels.instance "
-       "}} (job {{ $labels.job }}) failed; it still runs the previous "
-       "configuration, with the previous collectors and thresholds. Check "
-       "the file with mltool check-config."},
+       "The last reload of --config or --web_config of ml_exporter at {{ "
+       "$labels.instance }} (job {{ $labels.job }}) failed; "
+       "it still runs the previous one: the previous collectors and "
+       "thresholds, or the previous users, tokens and certificate. The "
+       "exporter log and POST /-/reload give the reason; check --config with "
+       "mltool check-config."},
       {"MLExporterCollectorFailing", "exporter",
        "ml_exporter_collector_success{job=\"$JOB\"} == 0\n", "10m", "warning",
        "Collector {{ $labels.collector }} of ml_exporter {{ $labels.instance "

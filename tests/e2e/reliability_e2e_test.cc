@@ -425,6 +425,117 @@ TEST_F(AccessTest, InvalidWebConfigsAreRefusedWithTheReason) {
   }
 }
 
+// The subject of the certificate the server at `port` presents now.
+std::string ServedCertificateSubject(int port) {
+  int status = 0;
+  return RunShell(
+      "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+          " </dev/null 2>/dev/null | openssl x509 -noout -subject",
+      &status);
+}
+
+TEST_F(AccessTest, WebConfigReloadsUsersTokensAndCertificate) {
+  // A second server certificate from the same CA, as a rotation brings.
+  int status = 0;
+  ASSERT_EQ(
+      RunShell("cd " + dir_.file("") +
+                   " && openssl req -newkey rsa:2048 -nodes "
+                   "-subj /CN=rotated -keyout server2.key -out server2.csr "
+                   ">/dev/null 2>&1 && openssl x509 -req -in server2.csr -CA "
+                   "ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile "
+                   "san.ext -out server2.pem >/dev/null 2>&1 && echo ok",
+               &status),
+      "ok\n");
+  WriteFile(dir_.file("web.yml"), BaseConfig());
+  ExporterProcess exporter({"--web_config=" + dir_.file("web.yml")});
+  ASSERT_TRUE(exporter.started()) << exporter.log();
+  const std::string ca = Ca();
+  const std::string metrics = Https(exporter, "/metrics");
+  const std::string reload = Https(exporter, "/-/reload");
+  const std::string old_token =
+      " -H 'Authorization: Bearer " + kIngestToken + "'";
+  const std::string new_token = " -H 'Authorization: Bearer new-ingest-token'";
+  const std::string ndjson =
+      " -H 'Content-Type: application/x-ndjson' --data-binary '" + Record(1) +
+      "'";
+  EXPECT_EQ(Curl(metrics, ca + " -u admin:admin-secret").code, 200);
+  EXPECT_NE(ServedCertificateSubject(exporter.port()).find("CN = 127.0.0.1"),
+            std::string::npos);
+
+  // New certificate, new admin password, new ingest token: POST /-/reload
+  // (with the ingest credentials in force) applies all three.
+  WriteFile(dir_.file("ingest.tokens"), "new-ingest-token\n");
+  std::string rotated = BaseConfig();
+  rotated.replace(rotated.find("server.pem"), 10, "server2.pem");
+  rotated.replace(rotated.find("server.key"), 10, "server2.key");
+  const size_t admin = rotated.find("admin: ") + 7;
+  rotated.replace(admin, rotated.find('\n', admin) - admin,
+                  BcryptHash("admin-rotated", 5));
+  WriteFile(dir_.file("web.yml"), rotated);
+  CurlResult r = Curl(reload, ca + " -X POST" + old_token);
+  EXPECT_EQ(r.code, 200) << r.body;
+  EXPECT_EQ(Curl(metrics, ca + " -u admin:admin-secret").code, 401);
+  EXPECT_EQ(Curl(metrics, ca + " -u admin:admin-rotated").code, 200);
+  EXPECT_EQ(
+      Curl(Https(exporter, "/api/v1/records"), ca + ndjson + old_token).code,
+      401);
+  EXPECT_EQ(
+      Curl(Https(exporter, "/api/v1/records"), ca + ndjson + new_token).code,
+      200);
+  EXPECT_NE(ServedCertificateSubject(exporter.port()).find("CN = rotated"),
+            std::string::npos);
+  // Still trusted through the same CA, by name.
+  EXPECT_EQ(Curl(Https(exporter, "/-/healthy"), ca).code, 200);
+
+  // Refused reloads keep everything in force and say why: a change that
+  // needs a restart, a syntax error (with line and column), a key that
+  // does not match the certificate. SIGHUP does the same as POST.
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"basic_auth_users:\n  admin: " + BcryptHash("x", 5) + "\n",
+       "needs a restart"},
+      {rotated + "bogus_key: 1\n", "web.yml:"},
+      {[&] {
+         std::string y = rotated;
+         y.replace(y.find("server2.key"), 11, "server.key");
+         return y;
+       }(),
+       "mismatch"},
+  };
+  for (const auto& [yaml, reason] : refused) {
+    WriteFile(dir_.file("web.yml"), yaml);
+    CurlResult bad = Curl(reload, ca + " -X POST" + new_token);
+    EXPECT_EQ(bad.code, 400) << yaml;
+    EXPECT_NE(bad.body.find(reason), std::string::npos) << bad.body;
+    EXPECT_EQ(Curl(metrics, ca + " -u admin:admin-rotated").code, 200);
+    EXPECT_NE(ServedCertificateSubject(exporter.port()).find("CN = rotated"),
+              std::string::npos);
+  }
+  CurlResult scrape = Curl(metrics, ca + " -u admin:admin-rotated");
+  auto m = ParseExposition(scrape.body);
+  EXPECT_EQ(m["ml_exporter_web_config_last_reload_successful"], 0);
+  // Counters live across reloads: the two 401s of this test are counted.
+  EXPECT_EQ(m["ml_exporter_http_unauthorized_requests_total{scope=\"scrape\"}"],
+            1);
+  EXPECT_EQ(m["ml_exporter_http_unauthorized_requests_total{scope=\"ingest\"}"],
+            1);
+
+  // SIGHUP with a valid file again: the original certificate and admin.
+  WriteFile(dir_.file("web.yml"), BaseConfig());
+  exporter.Signal(SIGHUP);
+  bool applied = false;
+  for (int i = 0; i < 100 && !applied; ++i) {
+    applied = Curl(metrics, ca + " -u admin:admin-secret").code == 200;
+    if (!applied) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(applied) << exporter.log();
+  EXPECT_NE(ServedCertificateSubject(exporter.port()).find("CN = 127.0.0.1"),
+            std::string::npos);
+  m = ParseExposition(Curl(metrics, ca + " -u admin:admin-secret").body);
+  EXPECT_EQ(m["ml_exporter_web_config_last_reload_successful"], 1);
+  EXPECT_NE(exporter.log().find("not reloaded, the running one is kept"),
+            std::string::npos);
+}
+
 // ---------------------------------------------------------------- Limits
 
 // A raw TCP connection to the exporter.
