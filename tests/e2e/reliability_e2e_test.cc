@@ -1108,6 +1108,75 @@ TEST(FaultsTest, ReloadUnderLoadLosesNothing) {
   EXPECT_TRUE(exporter.running());
 }
 
+TEST(FaultsTest, PluginFailuresUnderLoadLoseNothing) {
+  // A plugin collector that throws from Observe on some records and from
+  // every Collect, and one whose Collect returns an error, while clients
+  // post and Prometheus-like scrapes run: every request is answered, the
+  // built-in collectors count every accepted record, the failures are
+  // reported per collector, and the process keeps serving.
+  TempDir dir;
+  const std::string config = dir.file("config.yaml");
+  WriteFile(config, std::string("plugins:\n  - path: ") +
+                        TEST_THROWING_PLUGIN_PATH +
+                        "\n  - path: " + TEST_FAILING_PLUGIN_PATH +
+                        "\nmodels:\n  - model: asr\n    collectors:\n"
+                        "      - name: software\n      - name: thrower\n"
+                        "        params: {throw_in_collect: true}\n"
+                        "      - name: failing\n");
+  ExporterProcess exporter({"--config=" + config});
+  ASSERT_TRUE(exporter.started()) << exporter.log();
+  std::atomic<bool> stop{false};
+  std::vector<LoadStats> stats(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      LoadClient(exporter.url("/api/v1/records"), 100, stop, &stats[i]);
+    });
+  }
+  // Records whose "boom" output makes the plugin's Observe throw, and
+  // scrapes, whose Collect throws, interleaved with the load.
+  const std::string boom =
+      R"({"model":"asr","version":"v3","stage":"decoder","request_id":"b",)"
+      R"("outputs":{"boom":1}})"
+      "\n";
+  int boom_sent = 0, boom_accepted = 0, scrapes_ok = 0;
+  for (int i = 0; i < 40; ++i) {
+    HttpReply r =
+        HttpPost(exporter.url("/api/v1/records"), "application/x-ndjson", boom);
+    ++boom_sent;
+    boom_accepted += r.code == 200;
+    scrapes_ok += HttpGet(exporter.url("/metrics")).code == 200;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  LoadStats total;
+  for (const auto& s : stats) total.Add(s);
+  EXPECT_EQ(boom_accepted, boom_sent);
+  EXPECT_EQ(scrapes_ok, 40);
+  EXPECT_EQ(total.transport_errors, 0u);
+  EXPECT_EQ(total.other_status, 0u);
+  EXPECT_EQ(total.records_sent,
+            total.accepted + total.rejected + total.throttled_records);
+  auto m = exporter.Scrape();
+  const double accepted = static_cast<double>(total.accepted + boom_accepted);
+  EXPECT_EQ(m[kHttpRecords], accepted);
+  EXPECT_EQ(
+      m["ml_records_total{model=\"asr\",version=\"v3\",stage=\"decoder\"}"],
+      accepted);
+  // The plugin's own count is of the records it observed without throwing.
+  EXPECT_EQ(m["ml_test_survivor_records_total"],
+            static_cast<double>(total.accepted));
+  EXPECT_EQ(m["ml_exporter_collector_success{collector=\"thrower\"}"], 0);
+  EXPECT_EQ(m["ml_exporter_collector_success{collector=\"failing\"}"], 0);
+  EXPECT_EQ(m["ml_exporter_collector_success{collector=\"software\"}"], 1);
+  EXPECT_EQ(HttpGet(exporter.url("/-/healthy")).code, 200);
+  EXPECT_TRUE(exporter.running());
+  EXPECT_NE(exporter.log().find("observe exploded on request b"),
+            std::string::npos)
+      << exporter.log();
+}
+
 TEST(FaultsTest, RotationAndDeletionUnderContinuousWritesLoseNoLine) {
   TempDir dir;
   const std::string path = dir.file("records.ndjson");
