@@ -22,14 +22,19 @@
 // `ml_exporter --input=-` does (1 MiB chunks of whole lines through
 // Ingestor::IngestNdjson on an ingest thread, a scrape rendered as text on
 // another thread every --scrape_seconds) and prints, every million
-// records, the heap in use, the bytes malloc holds from the system and the
-// process RSS; at the end, RSS again after malloc_trim(0).
+// records, the heap the pipeline and ingestor hold, the bytes malloc holds
+// from the system, the anonymous RSS (the stream file is mapped, so it is
+// not in it) and the whole RSS; at the end, RssAnon again after
+// malloc_trim(0), and malloc_info's per-arena report.
 //
 //   memory_per_series                                    the table
 //   memory_per_series --creep_records=10000000 --stream=stream.ndjson
+#include <fcntl.h>
 #include <gflags/gflags.h>
 #include <malloc.h>
 #include <prometheus/text_serializer.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +44,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -408,46 +414,78 @@ int RunTable() {
 
 // Creep mode ---------------------------------------------------------------
 
-// Bodies of whole lines of about 1 MiB each, as FileFollower hands them to
-// the ingestor when it reads standard input in 1 MiB chunks.
-std::vector<std::string> ChunkBodies(const std::vector<std::string>& lines,
-                                     std::vector<size_t>* lines_per_body) {
-  constexpr size_t kChunkBytes = 1 << 20;
-  std::vector<std::string> bodies;
-  std::string body;
-  size_t count = 0;
-  for (const std::string& line : lines) {
-    if (!body.empty() && body.size() + line.size() + 1 > kChunkBytes) {
-      bodies.push_back(std::move(body));
-      lines_per_body->push_back(count);
-      body.clear();
-      count = 0;
+// Anonymous resident bytes of this process (RssAnon in /proc/self/status):
+// the heap's share of RSS, without the pages of a mapped stream file.
+size_t AnonymousResidentBytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("RssAnon:")) {
+      return std::strtoull(line.c_str() + std::strlen("RssAnon:"), nullptr,
+                           10) *
+             1024;
     }
-    body += line;
-    body += '\n';
-    ++count;
   }
-  if (!body.empty()) {
-    bodies.push_back(std::move(body));
-    lines_per_body->push_back(count);
+  return 0;
+}
+
+// Slices of `stream` of whole lines, about 1 MiB each, as FileFollower
+// hands them to the ingestor when it reads standard input in 1 MiB chunks;
+// and the lines in each.
+std::vector<std::string_view> ChunkBodies(std::string_view stream,
+                                          std::vector<size_t>* lines_per_body) {
+  constexpr size_t kChunkBytes = 1 << 20;
+  std::vector<std::string_view> bodies;
+  while (!stream.empty()) {
+    size_t end = stream.size();
+    if (end > kChunkBytes) {
+      end = stream.rfind('\n', kChunkBytes);
+      end = end == std::string_view::npos ? stream.find('\n', kChunkBytes) + 1
+                                          : end + 1;
+      if (end == 0) end = stream.size();
+    }
+    const std::string_view body = stream.substr(0, end);
+    size_t lines = 0;
+    for (size_t i = 0; i < body.size(); ++i) {
+      if (body[i] == '\n' && i > 0 && body[i - 1] != '\n') ++lines;
+    }
+    if (!body.empty() && body.back() != '\n') ++lines;
+    bodies.push_back(body);
+    lines_per_body->push_back(lines);
+    stream.remove_prefix(end);
   }
   return bodies;
 }
 
 int RunCreep() {
-  std::vector<std::string> lines;
+  // The stream: a mapped file (not on the heap, and not in RssAnon), or the
+  // built-in example stream in one string (on the heap, before the
+  // baseline below is taken).
+  std::string generated;
+  std::string_view stream;
   if (FLAGS_stream.empty()) {
-    lines = ml_exporter_bench::GenerateExampleStream(200000);
-  } else {
-    std::string error;
-    if (!ml_exporter_bench::ReadLines(FLAGS_stream, 0, &lines, &error)) {
-      Fail(error);
+    for (const std::string& line :
+         ml_exporter_bench::GenerateExampleStream(200000)) {
+      generated += line;
+      generated += '\n';
     }
+    stream = generated;
+  } else {
+    const int fd = open(FLAGS_stream.c_str(), O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size == 0) {
+      Fail("cannot read " + FLAGS_stream);
+    }
+    void* map = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
+                     MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) Fail("cannot map " + FLAGS_stream);
+    stream = std::string_view(static_cast<const char*>(map),
+                              static_cast<size_t>(st.st_size));
   }
   std::vector<size_t> lines_per_body;
-  const std::vector<std::string> bodies = ChunkBodies(lines, &lines_per_body);
-  lines.clear();
-  lines.shrink_to_fit();
+  const std::vector<std::string_view> bodies =
+      ChunkBodies(stream, &lines_per_body);
+  const size_t baseline = HeapInUse();
 
   PipelineOptions options;
   std::unique_ptr<Pipeline> pipeline;
@@ -455,8 +493,9 @@ int RunCreep() {
   if (!status.ok()) Fail(status.ToString());
 
   std::printf(
-      "| records | heap in use MiB | malloc from system MiB | RSS MiB |"
-      " scrapes |\n| ---: | ---: | ---: | ---: | ---: |\n");
+      "| records | pipeline heap in use MiB | malloc from system MiB | "
+      "RssAnon MiB | RSS MiB | scrapes |\n"
+      "| ---: | ---: | ---: | ---: | ---: | ---: |\n");
   const auto mib = [](size_t bytes) {
     return static_cast<double>(bytes) / (1 << 20);
   };
@@ -490,9 +529,10 @@ int RunCreep() {
       if (++i == bodies.size()) i = 0;
       if (records >= next_report) {
         if (FLAGS_trim_every_million) malloc_trim(0);
-        std::printf("| %llu | %.2f | %.2f | %.2f | %llu |\n",
-                    static_cast<unsigned long long>(records), mib(HeapInUse()),
-                    mib(HeapFromSystem()), mib(ResidentBytes()),
+        std::printf("| %llu | %.3f | %.2f | %.2f | %.2f | %llu |\n",
+                    static_cast<unsigned long long>(records),
+                    mib(HeapInUse() - baseline), mib(HeapFromSystem()),
+                    mib(AnonymousResidentBytes()), mib(ResidentBytes()),
                     static_cast<unsigned long long>(scrapes.load()));
         std::fflush(stdout);
         next_report += 1000000;
@@ -506,13 +546,13 @@ int RunCreep() {
   }
   wake.notify_all();
   scraper.join();
-  const size_t rss_before_trim = ResidentBytes();
+  const size_t anon_before_trim = AnonymousResidentBytes();
   malloc_trim(0);
   std::printf(
-      "\nafter the run: heap in use %.2f MiB, malloc from system %.2f MiB, "
-      "RSS %.2f MiB; after malloc_trim(0): RSS %.2f MiB\n",
-      mib(HeapInUse()), mib(HeapFromSystem()), mib(rss_before_trim),
-      mib(ResidentBytes()));
+      "\nafter the run: pipeline heap in use %.3f MiB, malloc from system "
+      "%.2f MiB, RssAnon %.2f MiB; after malloc_trim(0): RssAnon %.2f MiB\n",
+      mib(HeapInUse() - baseline), mib(HeapFromSystem()), mib(anon_before_trim),
+      mib(AnonymousResidentBytes()));
   std::printf("\nmalloc_info (per arena):\n");
   std::fflush(stdout);
   malloc_info(0, stdout);
