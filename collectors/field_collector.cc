@@ -349,8 +349,7 @@ class FieldCollector : public Collector {
     const uint32_t guess = cells.shape[position];
     if (guess != StringIndex::kNotFound) {
       FieldCells& f = *cells.by_id[guess];
-      if (f.raw_name.size() == name.size() &&
-          std::memcmp(f.raw_name.data(), name.data(), name.size()) == 0) {
+      if (internal::SameShortString(f.raw_name, name)) {
         return f;
       }
     }

@@ -51,6 +51,39 @@ inline uint64_t HashShortString(std::string_view s) {
   return mix(a ^ 0xE7037ED1A0B428DBull, b ^ h);
 }
 
+// Whether `a` and `b` hold the same bytes. Inline for the short strings of
+// the hot path (two overlapping word compares up to 16 bytes), where a
+// call to memcmp costs more than the compare.
+inline bool SameShortString(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8 && n <= 16) {
+    uint64_t x1, y1, x2, y2;
+    std::memcpy(&x1, p, 8);
+    std::memcpy(&y1, q, 8);
+    std::memcpy(&x2, p + n - 8, 8);
+    std::memcpy(&y2, q + n - 8, 8);
+    return ((x1 ^ y1) | (x2 ^ y2)) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t x1, y1, x2, y2;
+    std::memcpy(&x1, p, 4);
+    std::memcpy(&y1, q, 4);
+    std::memcpy(&x2, p + n - 4, 4);
+    std::memcpy(&y2, q + n - 4, 4);
+    return ((x1 ^ y1) | (x2 ^ y2)) == 0;
+  }
+  if (n < 4) {
+    for (size_t i = 0; i < n; ++i) {
+      if (p[i] != q[i]) return false;
+    }
+    return true;
+  }
+  return std::memcmp(p, q, n) == 0;
+}
+
 class StringIndex {
  public:
   static constexpr uint32_t kNotFound = UINT32_MAX;
@@ -66,8 +99,7 @@ class StringIndex {
       if (slot.entry == 0) return kNotFound;
       if (slot.tag == tag) {
         const Entry& e = entries_[slot.entry - 1];
-        if (e.key.size() == key.size() &&
-            std::memcmp(e.key.data(), key.data(), key.size()) == 0) {
+        if (SameShortString(e.key, key)) {
           return e.id;
         }
       }

@@ -30,10 +30,11 @@ class Scanner {
   void SkipSpace() {
     // Records are mostly written without white space: one compare.
     if (p_<end_&& static_cast<unsigned char>(*p_)> ' ') return;
-    while (p_ < end_ &&
-           (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
-      ++p_;
+    const char* q = p_;
+    while (q < end_ && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) {
+      ++q;
     }
+    p_ = q;
   }
 
   bool AtEnd() const { return p_ == end_; }
@@ -45,6 +46,11 @@ class Scanner {
   }
 
   bool Consume(char c) {
+    // Compact records have the byte right here: one compare.
+    if (p_ < end_ && *p_ == c) {
+      ++p_;
+      return true;
+    }
     if (Peek() != c) return false;
     ++p_;
     return true;
@@ -54,89 +60,88 @@ class Scanner {
   // escapes; its contents in `*out`.
   bool String(std::string_view* out) {
     if (p_ >= end_ || *p_ != '"') return false;
-    const char* begin = ++p_;
+    const char* const begin = p_ + 1;
+    const char* q = begin;
     // Sixteen bytes at a time while they are inside the text: stop at a
     // quote, a backslash, a control character or a non-ASCII byte (the
     // signed compare catches both of the latter).
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
     const __m128i space = _mm_set1_epi8(0x20);
-    while (end_ - p_ >= 16) {
+    while (end_ - q >= 16) {
       const __m128i chunk =
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
       const __m128i stop =
           _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, quote),
                                     _mm_cmpeq_epi8(chunk, backslash)),
                        _mm_cmplt_epi8(chunk, space));
       const int mask = _mm_movemask_epi8(stop);
       if (mask != 0) {
-        p_ += __builtin_ctz(static_cast<unsigned>(mask));
+        p_ = q + __builtin_ctz(static_cast<unsigned>(mask));
         return EndString(begin, out);
       }
-      p_ += 16;
+      q += 16;
     }
-    while (p_ < end_) {
-      const auto c = static_cast<unsigned char>(*p_);
+    while (q < end_) {
+      const auto c = static_cast<unsigned char>(*q);
       if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) {
+        p_ = q;
         return EndString(begin, out);
       }
-      ++p_;
+      ++q;
     }
+    p_ = q;
     return false;
   }
 
-  // A number at p_, converted as simdjson converts it.
+  // A number at p_, converted as simdjson converts it. Works on a local
+  // cursor (see Digits).
   bool Number(double* out) {
-    const char* begin = p_;
+    const char* const begin = p_;
+    const char* q = p_;
     bool negative = false;
-    if (p_ < end_ && *p_ == '-') {
+    if (q < end_ && *q == '-') {
       negative = true;
-      ++p_;
+      ++q;
     }
-    const char* digits = p_;
+    const char* const digits = q;
     // All significant digits (integer and fraction) as one integer; only
     // meaningful while there are at most 19 of them.
     uint64_t mantissa = 0;
-    while (p_ < end_ && IsDigit(*p_)) {
-      mantissa = mantissa * 10 + static_cast<uint64_t>(*p_ - '0');
-      ++p_;
-    }
-    const size_t digit_count = static_cast<size_t>(p_ - digits);
+    q = Digits(q, &mantissa);
+    const size_t digit_count = static_cast<size_t>(q - digits);
     if (digit_count == 0 || (digit_count > 1 && *digits == '0')) return false;
     bool is_float = false;
     size_t fraction_digits = 0;
-    if (p_ < end_ && *p_ == '.') {
+    if (q < end_ && *q == '.') {
       is_float = true;
-      ++p_;
-      const char* fraction = p_;
-      while (p_ < end_ && IsDigit(*p_)) {
-        mantissa = mantissa * 10 + static_cast<uint64_t>(*p_ - '0');
-        ++p_;
-      }
-      fraction_digits = static_cast<size_t>(p_ - fraction);
+      const char* const fraction = ++q;
+      q = Digits(q, &mantissa);
+      fraction_digits = static_cast<size_t>(q - fraction);
       if (fraction_digits == 0) return false;
     }
     bool has_exponent = false;
     int64_t exponent_value = 0;
-    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+    if (q < end_ && (*q == 'e' || *q == 'E')) {
       is_float = true;
       has_exponent = true;
-      ++p_;
+      ++q;
       bool exponent_negative = false;
-      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) {
-        exponent_negative = *p_ == '-';
-        ++p_;
+      if (q < end_ && (*q == '+' || *q == '-')) {
+        exponent_negative = *q == '-';
+        ++q;
       }
-      const char* exponent = p_;
-      while (p_ < end_ && IsDigit(*p_)) {
+      const char* const exponent = q;
+      while (q < end_ && IsDigit(*q)) {
         if (exponent_value < 100000) {
-          exponent_value = exponent_value * 10 + (*p_ - '0');
+          exponent_value = exponent_value * 10 + (*q - '0');
         }
-        ++p_;
+        ++q;
       }
-      if (p_ == exponent) return false;
+      if (q == exponent) return false;
       if (exponent_negative) exponent_value = -exponent_value;
     }
+    p_ = q;
     if (!is_float) {
       // simdjson: an int64, then converted to double by get_double.
       if (digit_count > kMaxIntegerDigits) return false;
@@ -258,7 +263,8 @@ class Scanner {
   bool Fields(std::vector<FieldValue>* list_items, std::vector<Field>* out) {
     if (Consume('}')) return true;
     do {
-      Field f;
+      // Filled in place; on failure the record is unspecified anyway.
+      Field& f = out->emplace_back();
       SkipSpace();
       if (!String(&f.name) || !Consume(':')) return false;
       if (Peek() == '[') {
@@ -279,7 +285,6 @@ class Scanner {
       } else if (!Scalar(&f.value)) {
         return false;
       }
-      out->push_back(f);
     } while (Consume(','));
     return Consume('}');
   }
@@ -291,6 +296,21 @@ class Scanner {
 
  private:
   static bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+  // Decimal digits from `q` appended to `*mantissa` (which wraps past 19
+  // digits; callers check the count); returns the first byte after them.
+  // Loops run on local cursors: p_ is a member, and char reads may alias
+  // it, so a loop on p_ would store it at every byte. (Eight digits at a
+  // time, SWAR, cost more here: record numbers have 1 - 6 digits a part.)
+  const char* Digits(const char* q, uint64_t* mantissa) const {
+    uint64_t m = *mantissa;
+    while (q < end_ && IsDigit(*q)) {
+      m = m * 10 + static_cast<uint64_t>(*q - '0');
+      ++q;
+    }
+    *mantissa = m;
+    return q;
+  }
 
   bool EndString(const char* begin, std::string_view* out) {
     if (*p_ != '"') return false;  // escape, control or non-ASCII byte
