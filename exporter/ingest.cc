@@ -7,6 +7,7 @@
 #include "core/label_value.h"
 #include "exporter/json_record_scanner.h"
 #include "exporter/json_syntax.h"
+#include "exporter/protobuf_record_scanner.h"
 #include "exporter/record_decoder.h"
 #include "ml_exporter.pb.h"
 
@@ -38,6 +39,9 @@ struct Ingestor::Impl {
   // Records of a JSON array body decoded by the scanner before any is
   // observed (so a body it declines is decoded anew by the DOM path).
   std::vector<Record> batch;
+  // A protobuf body decoded by the scanner before any record is observed
+  // (so a body it declines is decoded anew by the generated parser).
+  internal::ScannedProtobufBatch scanned_protobuf;
   Event event;
   IngestResult* result = nullptr;
   size_t index = 0;  // position of the next item in the input
@@ -53,8 +57,10 @@ struct Ingestor::Impl {
 
   void AcceptRecord() { Observe(record); }
 
-  void AcceptEvent() {
-    Status s = pipeline->ObserveEvent(event);
+  void AcceptEvent() { ObserveEvent(event); }
+
+  void ObserveEvent(const Event& e) {
+    Status s = pipeline->ObserveEvent(e);
     if (s.ok()) {
       ++result->accepted;
       pipeline->ingest_stats().AddAcceptedEvents(source, 1);
@@ -310,6 +316,33 @@ IngestResult Ingestor::IngestProtobuf(std::string_view body) {
   impl_->result = &result;
   impl_->index = 0;
   impl_->line = 0;
+  // The common body, without generated messages: the scanner decodes the
+  // whole batch first, so that nothing is observed when it declines.
+  const internal::ScannedProtobufBatch& scanned = impl_->scanned_protobuf;
+  if (internal::ScanProtobufBatch(body, &impl_->scanned_protobuf)) {
+    size_t rejection = 0;
+    for (size_t i = 0; i < scanned.record_count; ++i, ++impl_->index) {
+      if (rejection < scanned.record_rejections.size() &&
+          scanned.record_rejections[rejection].position == i) {
+        const DecodeError& error = scanned.record_rejections[rejection++].error;
+        impl_->Reject(error.reason, error.message);
+      } else {
+        impl_->Observe(scanned.records[i]);
+      }
+    }
+    rejection = 0;
+    for (size_t i = 0; i < scanned.event_count; ++i, ++impl_->index) {
+      if (rejection < scanned.event_rejections.size() &&
+          scanned.event_rejections[rejection].position == i) {
+        const DecodeError& error = scanned.event_rejections[rejection++].error;
+        impl_->Reject(error.reason, error.message);
+      } else {
+        impl_->ObserveEvent(scanned.events[i]);
+      }
+    }
+    impl_->result = nullptr;
+    return result;
+  }
   v1::Batch batch;
   if (body.size() > static_cast<size_t>(INT32_MAX) ||
       !batch.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
