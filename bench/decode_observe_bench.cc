@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -110,9 +111,11 @@ const Corpus& GetCorpus() {
 }
 
 // A pipeline running the default collectors, or only the no-op one.
-std::unique_ptr<Pipeline> NewPipeline(bool noop) {
+std::unique_ptr<Pipeline> NewPipeline(
+    bool noop, size_t max_features = PipelineOptions().max_features) {
   PipelineOptions options;
   options.histogram_warmup_values = 100;
+  options.max_features = max_features;
   if (noop) options.collectors = {"bench_noop"};
   std::unique_ptr<Pipeline> pipeline;
   Status s = Pipeline::Create(options, &pipeline);
@@ -125,40 +128,38 @@ std::unique_ptr<Pipeline> NewPipeline(bool noop) {
 
 enum class Format { kNdjson, kJsonArray, kProtobuf };
 
-// Runs one decoder over request-sized bodies of `state.range(0)` records,
-// cycling through the corpus; state.range(1) != 0 swaps the collectors for
-// the no-op one.
-void RunIngest(benchmark::State& state, Format format) {
-  const Corpus& corpus = GetCorpus();
-  const size_t per_body = static_cast<size_t>(state.range(0));
-  const bool noop = state.range(1) != 0;
-  if (per_body == 0 || per_body > corpus.lines.size()) {
-    state.SkipWithError("records per body must be in [1, corpus size]");
-    return;
-  }
+// Request bodies of `per_body` records each, cut from `lines` (NDJSON, JSON
+// array) or `protos` (protobuf Batch, same records); a remainder shorter
+// than `per_body` is dropped.
+std::vector<std::string> MakeBodies(
+    const std::vector<std::string>& lines,
+    const std::vector<ml_exporter::v1::Record>& protos, size_t per_body,
+    Format format) {
   std::vector<std::string> bodies;
-  size_t bytes = 0;
-  for (size_t begin = 0; begin + per_body <= corpus.lines.size();
-       begin += per_body) {
+  for (size_t begin = 0; begin + per_body <= lines.size(); begin += per_body) {
     const size_t end = begin + per_body;
     switch (format) {
       case Format::kNdjson:
-        bodies.push_back(
-            ml_exporter_bench::NdjsonBody(corpus.lines, begin, end));
+        bodies.push_back(ml_exporter_bench::NdjsonBody(lines, begin, end));
         break;
       case Format::kJsonArray:
-        bodies.push_back(
-            ml_exporter_bench::JsonArrayBody(corpus.lines, begin, end));
+        bodies.push_back(ml_exporter_bench::JsonArrayBody(lines, begin, end));
         break;
       case Format::kProtobuf:
-        bodies.push_back(
-            ml_exporter_bench::ProtobufBody(corpus.protos, begin, end));
+        bodies.push_back(ml_exporter_bench::ProtobufBody(protos, begin, end));
         break;
     }
-    bytes += bodies.back().size();
   }
-  std::unique_ptr<Pipeline> pipeline = NewPipeline(noop);
-  Ingestor ingestor(pipeline.get(), IngestSource::kHttp);
+  return bodies;
+}
+
+// Feeds `bodies` of `per_body` records each through an Ingestor into
+// `pipeline`: one untimed pass (which freezes every histogram and sizes every
+// buffer), then one body per benchmark iteration, cycling. False, with the
+// benchmark marked skipped, when a body is not fully accepted.
+bool TimeIngest(benchmark::State& state, Pipeline* pipeline, Format format,
+                const std::vector<std::string>& bodies, size_t per_body) {
+  Ingestor ingestor(pipeline, IngestSource::kHttp);
   const auto ingest = [&](const std::string& body) {
     switch (format) {
       case Format::kNdjson:
@@ -170,7 +171,6 @@ void RunIngest(benchmark::State& state, Format format) {
     }
     return IngestResult();
   };
-  // Warm-up: one pass freezes every histogram and sizes every buffer.
   for (const std::string& body : bodies) {
     const IngestResult r = ingest(body);
     if (r.accepted != per_body) {
@@ -179,7 +179,7 @@ void RunIngest(benchmark::State& state, Format format) {
                            : r.errors.front().message + " (record " +
                                  std::to_string(r.errors.front().index) + ")";
       state.SkipWithError(("body not fully accepted: " + why).c_str());
-      return;
+      return false;
     }
   }
   size_t i = 0;
@@ -188,6 +188,26 @@ void RunIngest(benchmark::State& state, Format format) {
     benchmark::DoNotOptimize(r.accepted);
     if (++i == bodies.size()) i = 0;
   }
+  return true;
+}
+
+// Runs one decoder over request-sized bodies of `state.range(0)` records,
+// cycling through the corpus; state.range(1) != 0 swaps the collectors for
+// the no-op one.
+void RunIngest(benchmark::State& state, Format format) {
+  const Corpus& corpus = GetCorpus();
+  const size_t per_body = static_cast<size_t>(state.range(0));
+  const bool noop = state.range(1) != 0;
+  if (per_body == 0 || per_body > corpus.lines.size()) {
+    state.SkipWithError("records per body must be in [1, corpus size]");
+    return;
+  }
+  const std::vector<std::string> bodies =
+      MakeBodies(corpus.lines, corpus.protos, per_body, format);
+  size_t bytes = 0;
+  for (const std::string& body : bodies) bytes += body.size();
+  std::unique_ptr<Pipeline> pipeline = NewPipeline(noop);
+  if (!TimeIngest(state, pipeline.get(), format, bodies, per_body)) return;
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * per_body));
   state.SetBytesProcessed(static_cast<int64_t>(
       state.iterations() * (bytes / static_cast<double>(bodies.size()))));
@@ -225,17 +245,61 @@ BENCHMARK(BM_IngestProtobuf)
     ->Args({1000, 0})
     ->Args({100, 1});
 
+// NDJSON ingest as in BM_IngestNdjson/records:100/noop:0 (default
+// collectors), of records with `state.range(0)` numeric input features plus
+// one categorical input, a latency and two outputs (GenerateWideStream):
+// how throughput falls with the width of a record. feature_values_per_second
+// counts the numeric fields, nulls included.
+constexpr size_t kWideRecords = 1000;
+constexpr size_t kWideRecordsPerBody = 100;
+
+void BM_IngestNdjsonFeatures(benchmark::State& state) {
+  const int features = static_cast<int>(state.range(0));
+  // Generated once per width: Google Benchmark calls this function several
+  // times per width (iteration estimate, repetitions).
+  static std::map<int, std::vector<std::string>> bodies_by_width;
+  std::vector<std::string>& bodies = bodies_by_width[features];
+  if (bodies.empty()) {
+    bodies = MakeBodies(
+        ml_exporter_bench::GenerateWideStream(kWideRecords, features), {},
+        kWideRecordsPerBody, Format::kNdjson);
+  }
+  // Room for every feature (the default max_features is 1,000), so no
+  // field is folded into feature="__other__".
+  std::unique_ptr<Pipeline> pipeline =
+      NewPipeline(/*noop=*/false, static_cast<size_t>(features) + 1);
+  if (!TimeIngest(state, pipeline.get(), Format::kNdjson, bodies,
+                  kWideRecordsPerBody)) {
+    return;
+  }
+  const double records =
+      static_cast<double>(state.iterations() * kWideRecordsPerBody);
+  state.counters["records_per_second"] =
+      benchmark::Counter(records, benchmark::Counter::kIsRate);
+  state.counters["feature_values_per_second"] =
+      benchmark::Counter(records * features, benchmark::Counter::kIsRate);
+  state.counters["ns_per_record"] = benchmark::Counter(
+      records, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_IngestNdjsonFeatures)
+    ->ArgNames({"features"})
+    ->Arg(1)
+    ->Arg(5)
+    ->Arg(10)
+    ->Arg(20)
+    ->Arg(50)
+    ->Arg(100)
+    ->Arg(200)
+    ->Arg(500)
+    ->Arg(1000);
+
 // The protobuf parse alone (what IngestProtobuf does before decoding), to
 // separate wire parsing from record decoding.
 void BM_ProtobufParseOnly(benchmark::State& state) {
   const Corpus& corpus = GetCorpus();
   const size_t per_body = static_cast<size_t>(state.range(0));
-  std::vector<std::string> bodies;
-  for (size_t begin = 0; begin + per_body <= corpus.lines.size();
-       begin += per_body) {
-    bodies.push_back(ml_exporter_bench::ProtobufBody(corpus.protos, begin,
-                                                     begin + per_body));
-  }
+  const std::vector<std::string> bodies =
+      MakeBodies(corpus.lines, corpus.protos, per_body, Format::kProtobuf);
   size_t i = 0;
   for (auto _ : state) {
     ml_exporter::v1::Batch batch;

@@ -28,6 +28,24 @@ void AppendRounded(double v, int digits, std::string* out) {
   if (text.find_first_of(".e") == std::string_view::npos) out->append(".0");
 }
 
+// "f0":...,"f1":..., for `count` numeric features: feature k drawn around
+// k, 4 decimals, 5% null. Ends with a comma.
+void AppendNumericFeatures(int count, std::mt19937_64& rng, std::string* out) {
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int k = 0; k < count; ++k) {
+    *out += "\"f";
+    *out += std::to_string(k);
+    *out += "\":";
+    if (unit(rng) < 0.05) {
+      *out += "null";
+    } else {
+      std::normal_distribution<double> feature(k, 1 + k / 4.0);
+      AppendRounded(feature(rng), 4, out);
+    }
+    *out += ",";
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> GenerateExampleStream(size_t n, uint64_t seed) {
@@ -48,16 +66,7 @@ std::vector<std::string> GenerateExampleStream(size_t n, uint64_t seed) {
     r += ",\"latency_seconds\":";
     AppendRounded(latency(rng), 5, &r);
     r += ",\"inputs\":{";
-    for (int k = 0; k < 16; ++k) {
-      r += "\"f" + std::to_string(k) + "\":";
-      if (unit(rng) < 0.05) {
-        r += "null";
-      } else {
-        std::normal_distribution<double> feature(k, 1 + k / 4.0);
-        AppendRounded(feature(rng), 4, &r);
-      }
-      r += ",";
-    }
+    AppendNumericFeatures(16, rng, &r);
     r += "\"country\":\"";
     r += kCountries[rng() % 6];
     r += "\",\"device\":\"";
@@ -71,6 +80,35 @@ std::vector<std::string> GenerateExampleStream(size_t n, uint64_t seed) {
     r += ",\"transcript\":\"";
     r += unit(rng) < 0.03 ? "" : "ok";
     r += "\"}}";
+    lines.push_back(std::move(r));
+  }
+  return lines;
+}
+
+std::vector<std::string> GenerateWideStream(size_t n, int numeric_features,
+                                            uint64_t seed) {
+  static const char* const kCountries[] = {"DE", "FR", "US", "IN", "BR", "JP"};
+  static const char* const kLabels[] = {"cat", "dog", "bird"};
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::exponential_distribution<double> latency(20);
+  std::vector<std::string> lines;
+  lines.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string r;
+    r.reserve(128 + 14 * static_cast<size_t>(numeric_features));
+    r += "{\"model\":\"wide\",\"version\":\"v1\",\"stage\":\"main\"";
+    r += ",\"latency_seconds\":";
+    AppendRounded(latency(rng), 5, &r);
+    r += ",\"inputs\":{";
+    AppendNumericFeatures(numeric_features, rng, &r);
+    r += "\"country\":\"";
+    r += kCountries[rng() % 6];
+    r += "\"},\"outputs\":{\"label\":\"";
+    r += kLabels[rng() % 3];
+    r += "\",\"score\":";
+    AppendRounded(unit(rng), 4, &r);
+    r += "}}";
     lines.push_back(std::move(r));
   }
   return lines;

@@ -22,6 +22,13 @@ namespace ml_exporter_bench {
 // `n` NDJSON record lines (without newlines), deterministic for a seed.
 std::vector<std::string> GenerateExampleStream(size_t n, uint64_t seed = 7);
 
+// `n` NDJSON record lines of one model ("wide") with `numeric_features`
+// numeric inputs f0..f<numeric_features - 1> drawn as in the example stream
+// (4 decimals, 5% null), a categorical input "country", a latency and
+// outputs "label" (3 classes) and "score"; deterministic for a seed.
+std::vector<std::string> GenerateWideStream(size_t n, int numeric_features,
+                                            uint64_t seed = 7);
+
 // The non-blank lines of an NDJSON file, at most `max_lines` of them (0: all).
 // False with `*error` set when the file cannot be read.
 bool ReadLines(const std::string& path, size_t max_lines,
