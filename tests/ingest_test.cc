@@ -804,6 +804,18 @@ TEST_F(IngestTest, NdjsonFirstLineOffsetsLineNumbers) {
                      "found end of input"}));
 }
 
+TEST_F(IngestTest, NdjsonCountsTheLinesItWentThrough) {
+  Ingestor ingestor(pipeline_.get(), IngestSource::kFile);
+  EXPECT_EQ(ingestor.IngestNdjson("").lines, 0u);
+  EXPECT_EQ(ingestor.IngestNdjson("\n").lines, 1u);
+  EXPECT_EQ(ingestor.IngestNdjson("{\"model\":\"a\"}").lines, 1u);
+  EXPECT_EQ(ingestor.IngestNdjson("{\"model\":\"a\"}\n").lines, 1u);
+  EXPECT_EQ(
+      ingestor.IngestNdjson("{\"model\":\"a\"}\n\n  \n{\"model\":1}\n{", 7)
+          .lines,
+      5u);
+}
+
 TEST_F(IngestTest, NdjsonLineOverMaxLineBytes) {
   Ingestor ingestor(pipeline_.get(), IngestSource::kFile);
   ingestor.set_max_line_bytes(20);

@@ -39,6 +39,9 @@ struct IngestResult {
   // bodies): then nothing was accepted and the message gives the byte
   // offset, line and column and what was expected.
   Status body_status;
+  // IngestNdjson: the lines of the body it went through, blank ones
+  // included (a last line without its newline counts).
+  size_t lines = 0;
 
   static constexpr size_t kMaxErrors = 100;
 };
