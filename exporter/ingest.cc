@@ -17,23 +17,22 @@ using internal::DecodeError;
 
 TextPosition PositionOf(std::string_view text, size_t offset) {
   TextPosition p;
-  if (offset > text.size())
-    offset = text.size();
+  if (offset > text.size()) offset = text.size();
   for (size_t i = 0; i < offset; ++i) {
     if (text[i] == '\n') {
       ++p.line;
       p.column = 1;
     } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
-      ++p.column; // count characters, not UTF-8 continuation bytes
+      ++p.column;  // count characters, not UTF-8 continuation bytes
     }
   }
   return p;
 }
 
 struct Ingestor::Impl {
-  Pipeline *pipeline;
+  Pipeline* pipeline;
   IngestSource source;
-  simdjson::dom::parser parser{}; // {}: its constructor is explicit (clang)
+  simdjson::dom::parser parser{};  // {}: its constructor is explicit (clang)
   // Input copied here when it lacks simdjson's read padding.
   std::string padded;
   Record record;
@@ -44,8 +43,8 @@ struct Ingestor::Impl {
   // (so a body it declines is decoded anew by the generated parser).
   internal::ScannedProtobufBatch scanned_protobuf;
   Event event;
-  IngestResult *result = nullptr;
-  size_t index = 0; // position of the next item in the input
+  IngestResult* result = nullptr;
+  size_t index = 0;  // position of the next item in the input
   size_t line = 0;
 
   void Reject(RejectReason reason, std::string message) {
@@ -60,7 +59,7 @@ struct Ingestor::Impl {
 
   void AcceptEvent() { ObserveEvent(event); }
 
-  void ObserveEvent(const Event &e) {
+  void ObserveEvent(const Event& e) {
     Status s = pipeline->ObserveEvent(e);
     if (s.ok()) {
       ++result->accepted;
@@ -103,9 +102,9 @@ struct Ingestor::Impl {
   // Parses `text` (padding checked). On a syntax error returns the message.
   // `one_line`: `text` is one NDJSON line, whose number the caller reports;
   // the message then gives only the column.
-  bool Parse(std::string_view text, simdjson::dom::element *root,
-             std::string *message, bool one_line = false) {
-    const char *data = text.data();
+  bool Parse(std::string_view text, simdjson::dom::element* root,
+             std::string* message, bool one_line = false) {
+    const char* data = text.data();
     // simdjson may read up to SIMDJSON_PADDING bytes past the end; copy the
     // input unless the caller promised that. The copy is cheap next to the
     // parse and keeps the API free of padding rules.
@@ -120,8 +119,7 @@ struct Ingestor::Impl {
     internal::JsonSyntaxError syntax;
     if (internal::FindJsonSyntaxError(text, &syntax)) {
       std::string where = internal::DescribeJsonSyntaxError(text, syntax);
-      if (one_line && where.rfind("line 1, ", 0) == 0)
-        where.erase(0, 8);
+      if (one_line && where.rfind("line 1, ", 0) == 0) where.erase(0, 8);
       *message = "invalid JSON at " + where;
     } else {
       *message = std::string("invalid JSON: ") +
@@ -142,8 +140,7 @@ struct Ingestor::Impl {
       }
     };
     skip_space();
-    if (i == text.size() || text[i] != '[')
-      return false;
+    if (i == text.size() || text[i] != '[') return false;
     ++i;
     skip_space();
     size_t n = 0;
@@ -151,8 +148,7 @@ struct Ingestor::Impl {
       ++i;
     } else {
       for (;;) {
-        if (n == batch.size())
-          batch.emplace_back();
+        if (n == batch.size()) batch.emplace_back();
         size_t used = 0;
         if (!internal::ScanJsonRecordPrefix(text.substr(i), &batch[n], &used)) {
           return false;
@@ -160,21 +156,18 @@ struct Ingestor::Impl {
         ++n;
         i += used;
         skip_space();
-        if (i == text.size())
-          return false;
+        if (i == text.size()) return false;
         if (text[i] == ']') {
           ++i;
           break;
         }
-        if (text[i] != ',')
-          return false;
+        if (text[i] != ',') return false;
         ++i;
         skip_space();
       }
     }
     skip_space();
-    if (i != text.size())
-      return false;
+    if (i != text.size()) return false;
     for (size_t k = 0; k < n; ++k) {
       Observe(batch[k]);
       ++index;
@@ -182,7 +175,7 @@ struct Ingestor::Impl {
     return true;
   }
 
-  void Observe(const Record &r) {
+  void Observe(const Record& r) {
     Status s = pipeline->Observe(r);
     if (s.ok()) {
       ++result->accepted;
@@ -195,16 +188,17 @@ struct Ingestor::Impl {
   // A top-level object: a wrapper when it has "records" or "events", else
   // one record. Returns false with a message and reason when the document
   // has the wrong shape.
-  bool Document(simdjson::dom::element root, std::string *message,
-                RejectReason *reason) {
+  bool Document(simdjson::dom::element root, std::string* message,
+                RejectReason* reason) {
     if (root.type() == simdjson::dom::element_type::ARRAY) {
       for (auto element : simdjson::dom::array(root.get_array().value_unsafe()))
         RecordItem(element);
       return true;
     }
     if (root.type() != simdjson::dom::element_type::OBJECT) {
-      *message = "expected a record object, an array of records, or "
-                 "{\"records\":[...],\"events\":[...]}";
+      *message =
+          "expected a record object, an array of records, or "
+          "{\"records\":[...],\"events\":[...]}";
       *reason = RejectReason::kNotAnObject;
       return false;
     }
@@ -235,7 +229,7 @@ struct Ingestor::Impl {
   }
 };
 
-Ingestor::Ingestor(Pipeline *pipeline, IngestSource source)
+Ingestor::Ingestor(Pipeline* pipeline, IngestSource source)
     : impl_(new Impl{pipeline, source}) {}
 
 Ingestor::~Ingestor() { delete impl_; }
@@ -278,10 +272,8 @@ IngestResult Ingestor::IngestNdjson(std::string_view body, size_t first_line) {
     body = end == std::string_view::npos ? std::string_view()
                                          : body.substr(end + 1);
     impl_->line = line++;
-    if (!text.empty() && text.back() == '\r')
-      text.remove_suffix(1);
-    if (text.find_first_not_of(" \t") == std::string_view::npos)
-      continue;
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
     if (text.size() > max_line_bytes_) {
       impl_->Reject(RejectReason::kBodyTooLarge,
                     "line is " + std::to_string(text.size()) +
@@ -327,13 +319,13 @@ IngestResult Ingestor::IngestProtobuf(std::string_view body) {
   impl_->line = 0;
   // The common body, without generated messages: the scanner decodes the
   // whole batch first, so that nothing is observed when it declines.
-  const internal::ScannedProtobufBatch &scanned = impl_->scanned_protobuf;
+  const internal::ScannedProtobufBatch& scanned = impl_->scanned_protobuf;
   if (internal::ScanProtobufBatch(body, &impl_->scanned_protobuf)) {
     size_t rejection = 0;
     for (size_t i = 0; i < scanned.record_count; ++i, ++impl_->index) {
       if (rejection < scanned.record_rejections.size() &&
           scanned.record_rejections[rejection].position == i) {
-        const DecodeError &error = scanned.record_rejections[rejection++].error;
+        const DecodeError& error = scanned.record_rejections[rejection++].error;
         impl_->Reject(error.reason, error.message);
       } else {
         impl_->Observe(scanned.records[i]);
@@ -343,7 +335,7 @@ IngestResult Ingestor::IngestProtobuf(std::string_view body) {
     for (size_t i = 0; i < scanned.event_count; ++i, ++impl_->index) {
       if (rejection < scanned.event_rejections.size() &&
           scanned.event_rejections[rejection].position == i) {
-        const DecodeError &error = scanned.event_rejections[rejection++].error;
+        const DecodeError& error = scanned.event_rejections[rejection++].error;
         impl_->Reject(error.reason, error.message);
       } else {
         impl_->ObserveEvent(scanned.events[i]);
@@ -363,7 +355,7 @@ IngestResult Ingestor::IngestProtobuf(std::string_view body) {
     impl_->result = nullptr;
     return result;
   }
-  for (const v1::Record &r : batch.records()) {
+  for (const v1::Record& r : batch.records()) {
     DecodeError error;
     if (internal::DecodeProtoRecord(r, &impl_->record, &error)) {
       impl_->AcceptRecord();
@@ -372,7 +364,7 @@ IngestResult Ingestor::IngestProtobuf(std::string_view body) {
     }
     ++impl_->index;
   }
-  for (const v1::Event &e : batch.events()) {
+  for (const v1::Event& e : batch.events()) {
     DecodeError error;
     if (internal::DecodeProtoEvent(e, &impl_->event, &error)) {
       impl_->AcceptEvent();
@@ -387,43 +379,43 @@ IngestResult Ingestor::IngestProtobuf(std::string_view body) {
 
 namespace {
 
-void AppendJsonString(std::string_view raw, std::string *out) {
+void AppendJsonString(std::string_view raw, std::string* out) {
   const std::string s = internal::SanitizeLabelValue(raw, raw.size() * 3);
   out->push_back('"');
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-    case '"':
-      out->append("\\\"");
-      break;
-    case '\\':
-      out->append("\\\\");
-      break;
-    case '\n':
-      out->append("\\n");
-      break;
-    case '\r':
-      out->append("\\r");
-      break;
-    case '\t':
-      out->append("\\t");
-      break;
-    default:
-      if (c < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out->append(buf);
-      } else {
-        out->push_back(ch);
-      }
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out->append(buf);
+        } else {
+          out->push_back(ch);
+        }
     }
   }
   out->push_back('"');
 }
 
-} // namespace
+}  // namespace
 
-std::string IngestResultToJson(const IngestResult &result) {
+std::string IngestResultToJson(const IngestResult& result) {
   std::string out = "{\"accepted\":" + std::to_string(result.accepted) +
                     ",\"rejected\":" + std::to_string(result.rejected);
   if (!result.body_status.ok()) {
@@ -432,12 +424,10 @@ std::string IngestResultToJson(const IngestResult &result) {
   }
   out += ",\"errors\":[";
   for (size_t i = 0; i < result.errors.size(); ++i) {
-    const IngestError &e = result.errors[i];
-    if (i > 0)
-      out += ",";
+    const IngestError& e = result.errors[i];
+    if (i > 0) out += ",";
     out += "{\"index\":" + std::to_string(e.index);
-    if (e.line > 0)
-      out += ",\"line\":" + std::to_string(e.line);
+    if (e.line > 0) out += ",\"line\":" + std::to_string(e.line);
     out += ",\"reason\":";
     AppendJsonString(ReasonName(e.reason), &out);
     out += ",\"error\":";
@@ -448,4 +438,4 @@ std::string IngestResultToJson(const IngestResult &result) {
   return out;
 }
 
-} // namespace ml_exporter
+}  // namespace ml_exporter
