@@ -15,24 +15,41 @@
 
 namespace ml_exporter::internal {
 
-// Slots in each thread's lookup table; a slot id is never reused, so a
-// stale entry of a destroyed PerThread is never read again.
-uint64_t NewPerThreadSlot();
-std::vector<void*>& ThreadSlots();
+// A PerThread's place in every thread's lookup table. Indexes are reused
+// once their PerThread is destroyed (so the tables stay as long as the
+// most PerThreads alive at once, however many reloads built new ones);
+// generations never are, so a thread's stale entry for a destroyed
+// PerThread never matches the PerThread that took its index.
+struct PerThreadSlot {
+  uint32_t index = 0;
+  uint64_t generation = 0;  // 0: never issued
+};
+PerThreadSlot AcquirePerThreadSlot();
+void ReleasePerThreadSlot(uint32_t index);
+
+// One thread's entry for a slot index: the instance of the PerThread of
+// that generation.
+struct ThreadSlotEntry {
+  uint64_t generation = 0;
+  void* instance = nullptr;
+};
+std::vector<ThreadSlotEntry>& ThreadSlots();
 
 template <typename T>
 class PerThread {
  public:
-  PerThread() : slot_(NewPerThreadSlot()) {}
+  PerThread() : slot_(AcquirePerThreadSlot()) {}
+  ~PerThread() { ReleasePerThreadSlot(slot_.index); }
   PerThread(const PerThread&) = delete;
   PerThread& operator=(const PerThread&) = delete;
 
   // This thread's instance, created (with `args`) on first use.
   template <typename... Args>
   T& Local(Args&&... args) {
-    std::vector<void*>& slots = ThreadSlots();
-    if (slot_ < slots.size() && slots[slot_] != nullptr) {
-      return *static_cast<T*>(slots[slot_]);
+    std::vector<ThreadSlotEntry>& slots = ThreadSlots();
+    if (slot_.index < slots.size() &&
+        slots[slot_.index].generation == slot_.generation) {
+      return *static_cast<T*>(slots[slot_.index].instance);
     }
     auto instance = std::make_unique<T>(std::forward<Args>(args)...);
     T* raw = instance.get();
@@ -40,8 +57,8 @@ class PerThread {
       std::lock_guard<std::mutex> lock(mu_);
       instances_.push_back(std::move(instance));
     }
-    if (slots.size() <= slot_) slots.resize(slot_ + 1, nullptr);
-    slots[slot_] = raw;
+    if (slots.size() <= slot_.index) slots.resize(slot_.index + 1);
+    slots[slot_.index] = {slot_.generation, raw};
     return *raw;
   }
 
@@ -59,7 +76,7 @@ class PerThread {
   }
 
  private:
-  const uint64_t slot_;
+  const PerThreadSlot slot_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<T>> instances_;
 };

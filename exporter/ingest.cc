@@ -229,8 +229,10 @@ struct Ingestor::Impl {
   }
 };
 
-Ingestor::Ingestor(Pipeline* pipeline, IngestSource source)
-    : impl_(new Impl{pipeline, source}) {}
+Ingestor::Ingestor(Pipeline* pipeline, IngestSource source) : impl_(new Impl) {
+  impl_->pipeline = pipeline;
+  impl_->source = source;
+}
 
 Ingestor::~Ingestor() { delete impl_; }
 
