@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/string_index.h"
+
 namespace ml_exporter::internal {
 namespace {
 
@@ -46,17 +48,22 @@ uint32_t Load32(const char* p) {
 // What the generated parser checks on every `string` field of a proto3
 // message: protobuf's own UTF-8 test, behind an ASCII fast path.
 bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    if ((Load64(s.data() + i) & 0x8080808080808080ULL) != 0) break;
+  // ASCII, checked a word at a time; the last word overlaps the one before
+  // (short names and values are the common case).
+  const char* p = s.data();
+  const size_t n = s.size();
+  uint64_t high = 0;
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) high |= Load64(p + i);
+    high |= Load64(p + n - 8);
+  } else if (n >= 4) {
+    high = Load32(p) | Load32(p + n - 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) high |= static_cast<unsigned char>(p[i]);
   }
-  for (; i < s.size(); ++i) {
-    if (static_cast<unsigned char>(s[i]) >= 0x80) {
-      return google::protobuf::internal::IsStructurallyValidUTF8(
-          s.data(), static_cast<int>(s.size()));
-    }
-  }
-  return true;
+  if ((high & 0x8080808080808080ULL) == 0) return true;
+  return google::protobuf::internal::IsStructurallyValidUTF8(
+      p, static_cast<int>(n));
 }
 
 // A cursor over the bytes of one message. Every read returns false for
@@ -164,32 +171,6 @@ class WireReader {
   const char* end_;
 };
 
-// A hash of a field name for the tables below: the first and last eight
-// bytes (and eight from the middle of long names), mixed by a multiply.
-size_t NameHash(std::string_view s) {
-  const char* p = s.data();
-  const size_t n = s.size();
-  uint64_t a = 0;
-  uint64_t b = 0;
-  if (n >= 8) {
-    a = Load64(p);
-    b = Load64(p + n - 8);
-    if (n > 16) a ^= Load64(p + n / 2 - 4) * 0x9E3779B97F4A7C15ULL;
-  } else if (n >= 4) {
-    a = Load32(p);
-    b = Load32(p + n - 4);
-  } else if (n > 0) {
-    a = static_cast<unsigned char>(p[0]) |
-        static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8;
-    b = static_cast<unsigned char>(p[n - 1]);
-  }
-  const unsigned __int128 m =
-      static_cast<unsigned __int128>(a ^ 0xA0761D6478BD642FULL) *
-      (b ^ n ^ 0xE7037ED1A0B428DBULL);
-  return static_cast<size_t>(static_cast<uint64_t>(m) ^
-                             static_cast<uint64_t>(m >> 64));
-}
-
 // The smallest power of two >= 2 * n, at least 16: a table size.
 size_t TableSize(size_t n) {
   size_t size = 16;
@@ -209,7 +190,7 @@ class DistinctNames {
     if (n <= 8) {
       for (size_t i = 1; i < n; ++i) {
         for (size_t j = 0; j < i; ++j) {
-          if (name_of(i) == name_of(j)) return false;
+          if (SameShortString(name_of(i), name_of(j))) return false;
         }
       }
       return true;
@@ -226,12 +207,14 @@ class DistinctNames {
     const size_t mask = size - 1;
     for (size_t i = 0; i < n; ++i) {
       const std::string_view name = name_of(i);
-      for (size_t s = NameHash(name) & mask;; s = (s + 1) & mask) {
+      for (size_t s = HashShortString(name) & mask;; s = (s + 1) & mask) {
         if ((slots[s] >> 32) != round_) {
           slots[s] = stamp | i;
           break;
         }
-        if (name_of(static_cast<uint32_t>(slots[s])) == name) return false;
+        if (SameShortString(name_of(static_cast<uint32_t>(slots[s])), name)) {
+          return false;
+        }
       }
     }
     return true;
@@ -271,9 +254,9 @@ class FieldOrder {
   // Whether `name` is remembered, and where.
   bool Find(std::string_view name, uint32_t* position) const {
     const size_t mask = table_.size() - 1;
-    for (size_t s = NameHash(name) & mask;; s = (s + 1) & mask) {
+    for (size_t s = HashShortString(name) & mask;; s = (s + 1) & mask) {
       if (table_[s] == 0) return false;
-      if (Name(table_[s] - 1) == name) {
+      if (SameShortString(Name(table_[s] - 1), name)) {
         *position = table_[s] - 1;
         return true;
       }
@@ -309,7 +292,7 @@ class FieldOrder {
     table_.assign(TableSize(n), 0);
     const size_t mask = table_.size() - 1;
     for (size_t i = 0; i < n; ++i) {
-      size_t s = NameHash(fields[i].name) & mask;
+      size_t s = HashShortString(fields[i].name) & mask;
       while (table_[s] != 0) s = (s + 1) & mask;
       table_[s] = static_cast<uint32_t>(i + 1);
     }
