@@ -82,19 +82,22 @@ std::string Record(int i) {
          (i % 2 ? "DE" : "FR") + R"("},"outputs":{"score":0.5}})";
 }
 
-// A 256 x 256 grey PNG of 381 bytes: cheap to send, costly to decode and
-// measure (the image collector, on by default), so that a few clients can
-// offer far more records than the exporter can take on any machine.
+// A 256 x 256 grey PNG (a vertical gradient) of 512 bytes: cheap to send,
+// costly to decode and measure (65,536 pixels; the image collector, on by
+// default), so that a few clients can offer far more records than the
+// exporter can take. (Until 29 Nov 2026 this was a truncated PNG that
+// failed to decode at once, so these records were not heavy at all.)
 const char kPngBase64[] =
-    "iVBORw0KGgoAAAANSUhEUgAAAQAAAAEACAAAAAB5Gfe6AAABRElEQVR42u3QRwEAMAwEoIjtjv"
-    "9/"
-    "JZwBkECNYAYr2MEJbvCCDkqAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAA"
-    "ECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAEC"
-    "BAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBA"
-    "gQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQ"
-    "IECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIE"
-    "CAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAgQIECAAAECBAjo/"
-    "m0chgq+kugNAAAAAElFTkSuQmCC";
+    "iVBORw0KGgoAAAANSUhEUgAAAQAAAAEACAAAAAB5Gfe6AAABx0lEQVR42u3QA0IgAAAAwZ6T"
+    "3XXZXbZt87Jt29Y3e8juPGECAuEC8AFBcAYEwxkQAmdAKJwBYXAGhMMZEAFnQCScAVFwBkTD"
+    "GRADZ0AsnAFxcAb8gTMgHs6Av3AGJMAZkAhnQBKcAclwBqTAGZAKZ0AanAHpcAZkwBmQCWdA"
+    "FpwB2XAG5MAZkAtnwD84A/LgDMiHM6AAzoBCOAOK4AwohjOgBM6AUjgDyuAMKIczoALOgEo4"
+    "A6rgDKiGM6AGzoBaOAPq4AyohzOgAc6ARjgDmuAMaIYzoAXOgFY4A9rgDGiHM6ADzoBOOAO6"
+    "4AzohjOgB86AXjgD+uAM6IczYADOgEE4A4bgDBiGM2AEzoBROAPG4AwYhzPgP5wBE3AGTMIZ"
+    "MAVnwDScATNwBszCGTAHZ8A8nAELcAYswhmwBGfAMpwBK3AGrMIZsAZnwDqcARtwBmzCGbAF"
+    "Z8A2nAE7cAbswhmwB2fAPpwBB3AGHMIZcARnwDGcASdwBpzCGXAGZ8A5nAEXcAZcwhlwBWfA"
+    "NZwBN3AG3MIZcAdnwD2cAQ9wBjzCGfAEZ8AznAEvcAa8whnwBmfAO5wBH3AGfMIZ8AVnwDec"
+    "AT9w+IBfUA+GCvZY4N8AAAAASUVORK5CYII=";
 
 std::string HeavyRecord(int i) {
   return R"({"model":"asr","version":"v3","stage":"decoder","latency_seconds":0.01,"inputs":{"age":)" +
@@ -872,99 +875,122 @@ double ScrapedRss(const ExporterProcess& e) {
   return e.Scrape()["process_resident_memory_bytes"];
 }
 
-TEST(OverloadTest, FarAboveCapacityIsTurnedAwayAndCountedExactly) {
-  ExporterProcess exporter({"--ingest_concurrency=1", "--ingest_queue=1",
-                            "--ingest_queue_timeout_ms=20"});
-  ASSERT_TRUE(exporter.started()) << exporter.log();
-  const std::string url = exporter.url("/api/v1/records");
-  const int batch = 50;  // heavy records: a 256 x 256 image each
+// One overload experiment: the capacity one client reaches alone, back to
+// back, for 2 s; then `clients` clients for 6 s, with /-/healthy and
+// /metrics probed and RSS sampled meanwhile.
+struct OverloadRun {
+  LoadStats alone, overload, total;  // total: alone + overload
+  double capacity = 0;               // records/s accepted, one client
+  double seconds = 0;                // of the overload
+  double offered = 0, accepted = 0;  // records/s during the overload
+  double rss_before = 0, rss_peak = 0;
+  double health_p50 = 0, health_p99 = 0, scrape_p50 = 0, scrape_p99 = 0;
+  int health_failures = 0, scrape_failures = 0;
+};
 
-  // Capacity: one client alone, back to back.
-  LoadStats alone;
+OverloadRun RunOverload(const ExporterProcess& exporter, int batch, int clients,
+                        bool heavy) {
+  OverloadRun run;
+  const std::string url = exporter.url("/api/v1/records");
   {
     std::atomic<bool> stop{false};
     std::thread t(
-        [&] { LoadClient(url, batch, stop, &alone, {}, false, true); });
+        [&] { LoadClient(url, batch, stop, &run.alone, {}, false, heavy); });
     std::this_thread::sleep_for(std::chrono::seconds(2));
     stop = true;
     t.join();
   }
-  const double capacity = alone.accepted / 2.0;
-  ASSERT_GT(capacity, 0);
-  EXPECT_EQ(alone.throttled_requests, 0u);
-
-  // Overload: many clients, offering far more than the capacity.
-  const double rss_before = ScrapedRss(exporter);
+  run.capacity = run.alone.accepted / 2.0;
+  run.rss_before = ScrapedRss(exporter);
   Prober health(exporter.url("/-/healthy"));
   Prober scrape(exporter.url("/metrics"));
-  const int clients = 32;
-  std::vector<LoadStats> stats(clients);
+  std::vector<LoadStats> stats(static_cast<size_t>(clients));
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   const auto start = Clock::now();
   for (int i = 0; i < clients; ++i) {
-    threads.emplace_back(
-        [&, i] { LoadClient(url, batch, stop, &stats[i], {}, false, true); });
+    threads.emplace_back([&, i] {
+      LoadClient(url, batch, stop, &stats[static_cast<size_t>(i)], {}, false,
+                 heavy);
+    });
   }
-  double rss_peak = 0;
   while (SecondsSince(start) < 6) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    rss_peak = std::max(rss_peak, ScrapedRss(exporter));
+    run.rss_peak = std::max(run.rss_peak, ScrapedRss(exporter));
   }
   stop = true;
   for (auto& t : threads) t.join();
-  const double seconds = SecondsSince(start);
+  run.seconds = SecondsSince(start);
   health.Stop();
   scrape.Stop();
-  LoadStats total = alone;
-  LoadStats overload;
-  for (const auto& s : stats) overload.Add(s);
-  total.Add(overload);
-
-  const double offered = overload.records_sent / seconds;
+  for (const auto& s : stats) run.overload.Add(s);
+  run.total = run.alone;
+  run.total.Add(run.overload);
+  run.offered = run.overload.records_sent / run.seconds;
+  run.accepted = run.overload.accepted / run.seconds;
+  run.health_p50 = health.Quantile(0.5);
+  run.health_p99 = health.Quantile(0.99);
+  run.scrape_p50 = scrape.Quantile(0.5);
+  run.scrape_p99 = scrape.Quantile(0.99);
+  run.health_failures = health.failures();
+  run.scrape_failures = scrape.failures();
   std::printf(
-      "capacity %.0f records/s (1 client); overload: %d clients offered "
-      "%.0f records/s, %.1fx the %.0f/s accepted; %llu of %llu requests "
-      "got 429; /-/healthy p50 %.1f ms p99 %.1f ms max %.1f ms (%zu probes); "
-      "/metrics p50 %.1f ms p99 %.1f ms max %.1f ms; RSS %.1f MB before, "
-      "%.1f MB peak\n",
-      capacity, clients, offered, offered / (overload.accepted / seconds),
-      overload.accepted / seconds,
-      static_cast<unsigned long long>(overload.throttled_requests),
-      static_cast<unsigned long long>(overload.requests),
-      health.Quantile(0.5) * 1e3, health.Quantile(0.99) * 1e3,
-      health.Quantile(1.0) * 1e3, health.count(), scrape.Quantile(0.5) * 1e3,
-      scrape.Quantile(0.99) * 1e3, scrape.Quantile(1.0) * 1e3, rss_before / 1e6,
-      rss_peak / 1e6);
+      "capacity %.0f records/s (1 client); %d clients offered %.0f "
+      "records/s, %.1fx capacity, %.1fx the %.0f/s accepted meanwhile; %llu "
+      "of %llu requests got 429; /-/healthy p50 %.1f ms p99 %.1f ms; "
+      "/metrics p50 %.1f ms p99 %.1f ms; RSS %.1f MB before, %.1f MB peak\n",
+      run.capacity, clients, run.offered, run.offered / run.capacity,
+      run.offered / run.accepted, run.accepted,
+      static_cast<unsigned long long>(run.overload.throttled_requests),
+      static_cast<unsigned long long>(run.overload.requests),
+      run.health_p50 * 1e3, run.health_p99 * 1e3, run.scrape_p50 * 1e3,
+      run.scrape_p99 * 1e3, run.rss_before / 1e6, run.rss_peak / 1e6);
+  return run;
+}
 
+// What every overload must show: turned away with 429 and Retry-After,
+// nothing accepted and dropped (sent = accepted + rejected + in 429
+// bodies, and the exporter's counters say the same), health and scrapes
+// answered quickly, memory bounded.
+void ExpectOverloadHeld(const ExporterProcess& exporter,
+                        const OverloadRun& run) {
+  EXPECT_EQ(run.alone.throttled_requests, 0u);
+  EXPECT_GT(run.overload.throttled_requests, 0u);
+  EXPECT_TRUE(run.overload.retry_after_seen);
+  EXPECT_EQ(run.overload.transport_errors, 0u);
+  EXPECT_EQ(run.overload.other_status, 0u);
+  EXPECT_EQ(run.total.records_sent, run.total.accepted + run.total.rejected +
+                                        run.total.throttled_records);
+  auto m = exporter.Scrape();
+  EXPECT_EQ(m[kHttpRecords], static_cast<double>(run.total.accepted));
+  EXPECT_EQ(
+      m["ml_records_total{model=\"asr\",version=\"v3\",stage=\"decoder\"}"],
+      static_cast<double>(run.total.accepted));
+  EXPECT_EQ(m[kThrottled], static_cast<double>(run.total.throttled_requests));
+  EXPECT_EQ(run.health_failures, 0);
+  EXPECT_EQ(run.scrape_failures, 0);
+  EXPECT_LT(run.health_p99, 0.25);
+  EXPECT_LT(run.scrape_p99, 0.5);
+  EXPECT_LT(run.rss_peak, run.rss_before + 64e6);
+}
+
+TEST(OverloadTest, FarAboveCapacityIsTurnedAwayAndCountedExactly) {
+  ExporterProcess exporter({"--ingest_concurrency=1", "--ingest_queue=1",
+                            "--ingest_queue_timeout_ms=20"});
+  ASSERT_TRUE(exporter.started()) << exporter.log();
+  // Heavy records (a 256 x 256 image each), 32 clients.
+  const OverloadRun run = RunOverload(exporter, 50, 32, /*heavy=*/true);
+  ASSERT_GT(run.capacity, 0);
   // Offered far more than the exporter got through under that load: most
   // requests were turned away. Each record carries an image that costs the
   // exporter more to decode than a client to send, but the clients share
   // the machine's CPUs with the exporter, so the ratio offered / accepted
-  // depends on the machine (4.5 - 16 times on the 2-core test VM,
-  // docs/reliability.md): it is printed above, not asserted.
-  EXPECT_GT(offered, overload.accepted / seconds);
-  EXPECT_GE(2 * overload.throttled_requests, overload.requests);
-  EXPECT_GT(overload.throttled_requests, 0u);
-  EXPECT_TRUE(overload.retry_after_seen);
-  EXPECT_EQ(overload.transport_errors, 0u);
-  EXPECT_EQ(overload.other_status, 0u);
-  // Nothing accepted and dropped, nothing lost: every record sent was
-  // accepted, rejected as invalid, or in a 429 body.
-  EXPECT_EQ(total.records_sent,
-            total.accepted + total.rejected + total.throttled_records);
-  auto m = exporter.Scrape();
-  EXPECT_EQ(m[kHttpRecords], static_cast<double>(total.accepted));
-  EXPECT_EQ(
-      m["ml_records_total{model=\"asr\",version=\"v3\",stage=\"decoder\"}"],
-      static_cast<double>(total.accepted));
-  EXPECT_EQ(m[kThrottled], static_cast<double>(total.throttled_requests));
-  // Health and scrapes stay responsive; memory stays bounded.
-  EXPECT_EQ(health.failures(), 0);
-  EXPECT_EQ(scrape.failures(), 0);
-  EXPECT_LT(health.Quantile(0.99), 0.25);
-  EXPECT_LT(scrape.Quantile(0.99), 0.5);
-  EXPECT_LT(rss_peak, 256e6);
+  // depends on the machine (3.4 - 16 times on the 2-core test VM,
+  // docs/reliability.md): it is printed, not asserted; the next test shows
+  // ten times on any machine.
+  EXPECT_GT(run.offered, run.accepted);
+  EXPECT_GE(2 * run.overload.throttled_requests, run.overload.requests);
+  ExpectOverloadHeld(exporter, run);
 }
 
 // Ten times capacity, shown on any machine: the capacity is set by a
@@ -983,83 +1009,13 @@ TEST(OverloadTest, TenTimesCapacityIsTurnedAwayAndCountedExactly) {
                             "--ingest_queue=1",
                             "--ingest_queue_timeout_ms=20"});
   ASSERT_TRUE(exporter.started()) << exporter.log();
-  const std::string url = exporter.url("/api/v1/records");
-  const int batch = 10;
-
-  // Capacity: one client alone, back to back.
-  LoadStats alone;
-  {
-    std::atomic<bool> stop{false};
-    std::thread t([&] { LoadClient(url, batch, stop, &alone); });
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    stop = true;
-    t.join();
-  }
-  const double capacity = alone.accepted / 2.0;
-  ASSERT_GT(capacity, 0);
-  EXPECT_EQ(alone.throttled_requests, 0u);
-
-  const double rss_before = ScrapedRss(exporter);
-  Prober health(exporter.url("/-/healthy"));
-  Prober scrape(exporter.url("/metrics"));
-  const int clients = 16;
-  std::vector<LoadStats> stats(clients);
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  const auto start = Clock::now();
-  for (int i = 0; i < clients; ++i) {
-    threads.emplace_back([&, i] { LoadClient(url, batch, stop, &stats[i]); });
-  }
-  double rss_peak = 0;
-  while (SecondsSince(start) < 6) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    rss_peak = std::max(rss_peak, ScrapedRss(exporter));
-  }
-  stop = true;
-  for (auto& t : threads) t.join();
-  const double seconds = SecondsSince(start);
-  health.Stop();
-  scrape.Stop();
-  LoadStats overload;
-  for (const auto& s : stats) overload.Add(s);
-  LoadStats total = alone;
-  total.Add(overload);
-  const double offered = overload.records_sent / seconds;
-  const double accepted = overload.accepted / seconds;
-  std::printf(
-      "capacity %.0f records/s (1 client); %d clients offered %.0f "
-      "records/s, %.1fx capacity; accepted %.0f/s; %llu of %llu requests got "
-      "429; /-/healthy p50 %.1f ms p99 %.1f ms; /metrics p50 %.1f ms p99 "
-      "%.1f ms; RSS %.1f MB before, %.1f MB peak\n",
-      capacity, clients, offered, offered / capacity, accepted,
-      static_cast<unsigned long long>(overload.throttled_requests),
-      static_cast<unsigned long long>(overload.requests),
-      health.Quantile(0.5) * 1e3, health.Quantile(0.99) * 1e3,
-      scrape.Quantile(0.5) * 1e3, scrape.Quantile(0.99) * 1e3, rss_before / 1e6,
-      rss_peak / 1e6);
-
-  EXPECT_GE(offered, 10 * capacity);
+  const OverloadRun run = RunOverload(exporter, 10, 16, /*heavy=*/false);
+  ASSERT_GT(run.capacity, 0);
+  EXPECT_GE(run.offered, 10 * run.capacity);
   // Throughput holds up under overload and nothing extra gets in.
-  EXPECT_GE(accepted, 0.5 * capacity);
-  EXPECT_LE(accepted, 1.5 * capacity);
-  EXPECT_EQ(overload.transport_errors, 0u);
-  EXPECT_EQ(overload.other_status, 0u);
-  EXPECT_TRUE(overload.retry_after_seen);
-  // Nothing accepted and dropped: sent = accepted + rejected + 429, and the
-  // metrics count exactly what was acknowledged.
-  EXPECT_EQ(total.records_sent,
-            total.accepted + total.rejected + total.throttled_records);
-  auto m = exporter.Scrape();
-  EXPECT_EQ(m[kHttpRecords], static_cast<double>(total.accepted));
-  EXPECT_EQ(
-      m["ml_records_total{model=\"asr\",version=\"v3\",stage=\"decoder\"}"],
-      static_cast<double>(total.accepted));
-  EXPECT_EQ(m[kThrottled], static_cast<double>(total.throttled_requests));
-  EXPECT_EQ(health.failures(), 0);
-  EXPECT_EQ(scrape.failures(), 0);
-  EXPECT_LT(health.Quantile(0.99), 0.25);
-  EXPECT_LT(scrape.Quantile(0.99), 0.5);
-  EXPECT_LT(rss_peak, rss_before + 64e6);
+  EXPECT_GE(run.accepted, 0.5 * run.capacity);
+  EXPECT_LE(run.accepted, 1.5 * run.capacity);
+  ExpectOverloadHeld(exporter, run);
 }
 
 TEST(OverloadTest, FileInputWaitsForTheBudgetAndLosesNothing) {
