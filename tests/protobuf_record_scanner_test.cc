@@ -20,6 +20,7 @@
 #include "ml_exporter.pb.h"
 #include "ml_exporter/ingest.h"
 #include "ml_exporter/pipeline.h"
+#include "tests/record_text.h"
 
 namespace ml_exporter::internal {
 namespace {
@@ -72,83 +73,9 @@ std::string RecordWithInputs(std::string_view inputs) {
 
 // --- what each path makes of a body, as comparable text ----------------------
 
-std::string Number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%a", v);
-  return buf;
-}
-
-std::string RenderValue(const FieldValue& v,
-                        const std::vector<FieldValue>& items) {
-  switch (v.kind) {
-    case FieldValue::Kind::kNull:
-      return "null";
-    case FieldValue::Kind::kNumber:
-      return Number(v.number);
-    case FieldValue::Kind::kString:
-      return "s" + std::to_string(v.text.size()) + ":" + std::string(v.text);
-    case FieldValue::Kind::kBool:
-      return v.boolean ? "true" : "false";
-    case FieldValue::Kind::kList: {
-      std::string s = "[";
-      for (uint32_t i = 0; i < v.list_size; ++i) {
-        s += RenderValue(items.at(v.list_begin + i), items) + ",";
-      }
-      return s + "]";
-    }
-  }
-  return "?";
-}
-
-// Fields sorted by name: the generated path lists them in a protobuf Map's
-// unspecified order.
-std::string RenderFields(const std::vector<Field>& fields,
-                         const std::vector<FieldValue>& items) {
-  std::vector<std::string> parts;
-  for (const Field& f : fields) {
-    parts.push_back(std::string(f.name) + "=" + RenderValue(f.value, items));
-  }
-  std::sort(parts.begin(), parts.end());
-  std::string s = "{";
-  for (const std::string& p : parts) s += p + ";";
-  return s + "}";
-}
-
-std::string RenderRecord(const Record& r) {
-  std::vector<std::string> blobs;
-  for (const Blob& b : r.blobs) {
-    blobs.push_back(std::string(b.name) + "=" + std::string(b.data) +
-                    (b.base64 ? "(base64)" : ""));
-  }
-  std::sort(blobs.begin(), blobs.end());
-  std::string s =
-      "model=" + std::string(r.model) + " version=" + std::string(r.version) +
-      " stage=" + std::string(r.stage) +
-      " request_id=" + std::string(r.request_id) +
-      " session_id=" + std::string(r.session_id) +
-      " time=" + Number(r.time_seconds) +
-      " latency=" + Number(r.latency_seconds) +
-      " error=" + (r.error ? "1" : "0") +
-      " inputs=" + RenderFields(r.inputs, r.list_items) +
-      " outputs=" + RenderFields(r.outputs, r.list_items) + " blobs=";
-  for (const std::string& b : blobs) s += b + ";";
-  return s;
-}
-
-std::string RenderEvent(const Event& e) {
-  return "type=" + std::string(e.type) + " model=" + std::string(e.model) +
-         " version=" + std::string(e.version) +
-         " stage=" + std::string(e.stage) +
-         " request_id=" + std::string(e.request_id) +
-         " session_id=" + std::string(e.session_id) +
-         " time=" + Number(e.time_seconds) +
-         " value=" + RenderValue(e.value, e.list_items);
-}
-
-std::string RenderRejection(const DecodeError& error) {
-  return "rejected " + std::string(ReasonName(error.reason)) + ": " +
-         error.message;
-}
+using testing::RenderEvent;
+using testing::RenderRecord;
+using testing::RenderRejection;
 
 // Records, then events, one line each; or one line for a body rejected
 // whole.

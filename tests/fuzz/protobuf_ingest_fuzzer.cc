@@ -25,85 +25,16 @@
 #include "exporter/record_decoder.h"
 #include "ml_exporter.pb.h"
 #include "tests/fuzz/fuzz_pipeline.h"
+#include "tests/record_text.h"
 
 namespace ml_exporter::fuzz {
 namespace {
 
 using internal::DecodeError;
 
-std::string Number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%a", v);
-  return buf;
-}
-
-std::string RenderValue(const FieldValue& v,
-                        const std::vector<FieldValue>& items) {
-  switch (v.kind) {
-    case FieldValue::Kind::kNull:
-      return "null";
-    case FieldValue::Kind::kNumber:
-      return Number(v.number);
-    case FieldValue::Kind::kString:
-      return "s" + std::to_string(v.text.size()) + ":" + std::string(v.text);
-    case FieldValue::Kind::kBool:
-      return v.boolean ? "true" : "false";
-    case FieldValue::Kind::kList: {
-      std::string s = "[";
-      for (uint32_t i = 0; i < v.list_size; ++i) {
-        if (v.list_begin + i >= items.size()) std::abort();
-        s += RenderValue(items[v.list_begin + i], items) + ",";
-      }
-      return s + "]";
-    }
-  }
-  return "?";
-}
-
-// Sorted: the generated path lists fields in a protobuf Map's order.
-std::string RenderFields(const std::vector<Field>& fields,
-                         const std::vector<FieldValue>& items) {
-  std::vector<std::string> parts;
-  for (const Field& f : fields) {
-    parts.push_back("s" + std::to_string(f.name.size()) + ":" +
-                    std::string(f.name) + "=" + RenderValue(f.value, items));
-  }
-  std::sort(parts.begin(), parts.end());
-  std::string s;
-  for (const std::string& p : parts) s += p + ";";
-  return s;
-}
-
-std::string RenderRecord(const Record& r) {
-  std::vector<std::string> blobs;
-  for (const Blob& b : r.blobs) {
-    blobs.push_back("s" + std::to_string(b.name.size()) + ":" +
-                    std::string(b.name) + "=" + std::string(b.data) +
-                    (b.base64 ? "(base64)" : ""));
-  }
-  std::sort(blobs.begin(), blobs.end());
-  std::string s = std::string(r.model) + "|" + std::string(r.version) + "|" +
-                  std::string(r.stage) + "|" + std::string(r.request_id) + "|" +
-                  std::string(r.session_id) + "|" + Number(r.time_seconds) +
-                  "|" + Number(r.latency_seconds) + "|" +
-                  (r.error ? "1" : "0") + "|" +
-                  RenderFields(r.inputs, r.list_items) + "|" +
-                  RenderFields(r.outputs, r.list_items) + "|";
-  for (const std::string& b : blobs) s += b + ";";
-  return s;
-}
-
-std::string RenderEvent(const Event& e) {
-  return std::string(e.type) + "|" + std::string(e.model) + "|" +
-         std::string(e.version) + "|" + std::string(e.stage) + "|" +
-         std::string(e.request_id) + "|" + std::string(e.session_id) + "|" +
-         Number(e.time_seconds) + "|" + RenderValue(e.value, e.list_items);
-}
-
-std::string RenderRejection(const DecodeError& error) {
-  return "rejected " + std::string(ReasonName(error.reason)) + ": " +
-         error.message;
-}
+using testing::RenderEvent;
+using testing::RenderRecord;
+using testing::RenderRejection;
 
 // The scanner's rendering of item `i` given its rejections.
 template <typename Item, typename Render>
