@@ -20,6 +20,7 @@
 #include "ml_exporter.pb.h"
 #include "ml_exporter/ingest.h"
 #include "ml_exporter/pipeline.h"
+#include "tests/differential_ingest.h"
 #include "tests/record_text.h"
 
 namespace ml_exporter::internal {
@@ -73,9 +74,12 @@ std::string RecordWithInputs(std::string_view inputs) {
 
 // --- what each path makes of a body, as comparable text ----------------------
 
+using testing::GeneratedIngest;
 using testing::RenderEvent;
+using testing::RenderIngestResult;
 using testing::RenderRecord;
 using testing::RenderRejection;
+using testing::SortedMetrics;
 
 // Records, then events, one line each; or one line for a body rejected
 // whole.
@@ -690,90 +694,6 @@ TEST_F(ProtobufScannerTest, RandomMutationsAgree) {
 // --- through the Ingestor
 // --------------------------------------------------------
 
-// IngestProtobuf as it was before the scanner: the generated parser, then
-// DecodeProtoRecord / DecodeProtoEvent on each.
-IngestResult GeneratedIngest(Pipeline* pipeline, std::string_view body) {
-  IngestResult result;
-  IngestStats& stats = pipeline->ingest_stats();
-  const IngestSource source = IngestSource::kHttp;
-  v1::Batch batch;
-  if (!batch.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    result.body_status = Status::InvalidArgument(
-        "body is not a valid serialized ml_exporter.v1.Batch (" +
-        std::to_string(body.size()) + " bytes)");
-    stats.AddRejected(source, RejectReason::kInvalidProtobuf, 1);
-    return result;
-  }
-  size_t index = 0;
-  const auto reject = [&](RejectReason reason, const std::string& message) {
-    stats.AddRejected(source, reason, 1);
-    ++result.rejected;
-    if (result.errors.size() < IngestResult::kMaxErrors) {
-      result.errors.push_back({index, 0, reason, message});
-    }
-  };
-  Record record;
-  for (const v1::Record& r : batch.records()) {
-    DecodeError error;
-    if (!DecodeProtoRecord(r, &record, &error)) {
-      reject(error.reason, error.message);
-    } else if (Status s = pipeline->Observe(record); !s.ok()) {
-      reject(RejectReason::kInvalidValue, s.message());
-    } else {
-      ++result.accepted;
-      stats.AddAccepted(source, 1);
-    }
-    ++index;
-  }
-  Event event;
-  for (const v1::Event& e : batch.events()) {
-    DecodeError error;
-    if (!DecodeProtoEvent(e, &event, &error)) {
-      reject(error.reason, error.message);
-    } else if (Status s = pipeline->ObserveEvent(event); !s.ok()) {
-      reject(RejectReason::kInvalidValue, s.message());
-    } else {
-      ++result.accepted;
-      stats.AddAcceptedEvents(source, 1);
-    }
-    ++index;
-  }
-  return result;
-}
-
-std::string RenderResult(const IngestResult& r) {
-  std::string s = "accepted=" + std::to_string(r.accepted) +
-                  " rejected=" + std::to_string(r.rejected) +
-                  " body=" + r.body_status.ToString();
-  for (const IngestError& e : r.errors) {
-    s += "\n" + std::to_string(e.index) + " " +
-         std::string(ReasonName(e.reason)) + ": " + e.message;
-  }
-  return s;
-}
-
-// Every metric except collector timings, as exposition text with its
-// lines sorted (series are listed in the order they were first seen, and
-// a record's fields come in a Map's unspecified order).
-std::string Metrics(Pipeline& pipeline) {
-  std::vector<prometheus::MetricFamily> families = pipeline.Collect();
-  families.erase(std::remove_if(families.begin(), families.end(),
-                                [](const prometheus::MetricFamily& f) {
-                                  return f.name.find("duration_seconds") !=
-                                         std::string::npos;
-                                }),
-                 families.end());
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  std::vector<std::string> lines;
-  std::istringstream in(out.str());
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::sort(lines.begin(), lines.end());
-  std::string sorted;
-  for (const std::string& line : lines) sorted += line + "\n";
-  return sorted;
-}
-
 std::unique_ptr<Pipeline> NewPipeline() {
   PipelineOptions options;
   options.collectors = {"software", "inputs", "outputs", "text", "feedback"};
@@ -803,11 +723,13 @@ TEST(ProtobufIngestTest, SameResultsAndMetricsAsTheGeneratedPath) {
     bodies.push_back(random.Mutate(random.Next().SerializeAsString()));
   }
   for (const std::string& body : bodies) {
-    EXPECT_EQ(RenderResult(ingestor.IngestProtobuf(body)),
-              RenderResult(GeneratedIngest(generated_pipeline.get(), body)))
+    EXPECT_EQ(
+        RenderIngestResult(ingestor.IngestProtobuf(body)),
+        RenderIngestResult(GeneratedIngest(generated_pipeline.get(), body)))
         << "body " << Hex(body);
   }
-  EXPECT_EQ(Metrics(*scanned_pipeline), Metrics(*generated_pipeline));
+  EXPECT_EQ(SortedMetrics(*scanned_pipeline),
+            SortedMetrics(*generated_pipeline));
 }
 
 }  // namespace

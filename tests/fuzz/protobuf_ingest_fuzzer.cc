@@ -24,6 +24,7 @@
 #include "exporter/protobuf_record_scanner.h"
 #include "exporter/record_decoder.h"
 #include "ml_exporter.pb.h"
+#include "tests/differential_ingest.h"
 #include "tests/fuzz/fuzz_pipeline.h"
 #include "tests/record_text.h"
 
@@ -32,9 +33,12 @@ namespace {
 
 using internal::DecodeError;
 
+using testing::GeneratedIngest;
 using testing::RenderEvent;
+using testing::RenderIngestResult;
 using testing::RenderRecord;
 using testing::RenderRejection;
+using testing::SortedMetrics;
 
 // The scanner's rendering of item `i` given its rejections.
 template <typename Item, typename Render>
@@ -44,58 +48,6 @@ std::string Scanned(const std::vector<internal::ScannedRejection>& rejections,
     return RenderRejection(rejections[(*next)++].error);
   }
   return render(item);
-}
-
-// IngestProtobuf as it was before the scanner.
-IngestResult GeneratedIngest(Pipeline* pipeline, const v1::Batch& batch) {
-  IngestResult result;
-  IngestStats& stats = pipeline->ingest_stats();
-  const IngestSource source = IngestSource::kHttp;
-  size_t index = 0;
-  const auto reject = [&](RejectReason reason, const std::string& message) {
-    stats.AddRejected(source, reason, 1);
-    ++result.rejected;
-    if (result.errors.size() < IngestResult::kMaxErrors) {
-      result.errors.push_back({index, 0, reason, message});
-    }
-  };
-  Record record;
-  for (const v1::Record& r : batch.records()) {
-    DecodeError error;
-    if (!internal::DecodeProtoRecord(r, &record, &error)) {
-      reject(error.reason, error.message);
-    } else if (Status s = pipeline->Observe(record); !s.ok()) {
-      reject(RejectReason::kInvalidValue, s.message());
-    } else {
-      ++result.accepted;
-      stats.AddAccepted(source, 1);
-    }
-    ++index;
-  }
-  Event event;
-  for (const v1::Event& e : batch.events()) {
-    DecodeError error;
-    if (!internal::DecodeProtoEvent(e, &event, &error)) {
-      reject(error.reason, error.message);
-    } else if (Status s = pipeline->ObserveEvent(event); !s.ok()) {
-      reject(RejectReason::kInvalidValue, s.message());
-    } else {
-      ++result.accepted;
-      stats.AddAcceptedEvents(source, 1);
-    }
-    ++index;
-  }
-  return result;
-}
-
-std::string RenderResult(const IngestResult& r) {
-  std::string s = std::to_string(r.accepted) + " " +
-                  std::to_string(r.rejected) + " " + r.body_status.ToString();
-  for (const IngestError& e : r.errors) {
-    s += "\n" + std::to_string(e.index) + " " + std::to_string(e.line) + " " +
-         std::string(ReasonName(e.reason)) + ": " + e.message;
-  }
-  return s;
 }
 
 // A pipeline whose caps are never reached, so that its metrics do not
@@ -110,23 +62,6 @@ std::unique_ptr<Pipeline> NewUncappedPipeline() {
   std::unique_ptr<Pipeline> pipeline;
   if (!Pipeline::Create(options, &pipeline).ok()) std::abort();
   return pipeline;
-}
-
-// Every metric but timings, lines sorted: series come in first-seen order.
-std::string SortedMetrics(Pipeline& pipeline) {
-  std::vector<prometheus::MetricFamily> families = pipeline.Collect();
-  std::erase_if(families, [](const prometheus::MetricFamily& f) {
-    return f.name.find("duration_seconds") != std::string::npos;
-  });
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  std::vector<std::string> lines;
-  std::istringstream in(out.str());
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::sort(lines.begin(), lines.end());
-  std::string sorted;
-  for (const std::string& line : lines) sorted += line + "\n";
-  return sorted;
 }
 
 void Check(bool ok, const char* what) {
@@ -178,8 +113,8 @@ void CheckScannerAgrees(std::string_view body) {
   auto scanner_pipeline = NewUncappedPipeline();
   auto generated_pipeline = NewUncappedPipeline();
   Ingestor ingestor(scanner_pipeline.get(), IngestSource::kHttp);
-  Check(RenderResult(ingestor.IngestProtobuf(body)) ==
-            RenderResult(GeneratedIngest(generated_pipeline.get(), batch)),
+  Check(RenderIngestResult(ingestor.IngestProtobuf(body)) ==
+            RenderIngestResult(GeneratedIngest(generated_pipeline.get(), body)),
         "IngestResult");
   Check(SortedMetrics(*scanner_pipeline) == SortedMetrics(*generated_pipeline),
         "metrics");
