@@ -3,11 +3,14 @@
 #ifndef ML_EXPORTER_EXPORTER_FILE_FOLLOWER_H_
 #define ML_EXPORTER_EXPORTER_FILE_FOLLOWER_H_
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "exporter/ingest_limiter.h"
 #include "ml_exporter/pipeline.h"
@@ -46,15 +49,24 @@ class FileFollower {
   void Run();
   void RunStdin();
   void RunFile();
+  // Reads up to one chunk from `fd` straight after the buffered bytes (no
+  // second copy); returns read()'s result.
+  ssize_t ReadMore(int fd);
   // Feeds complete lines in buffer_, keeping a trailing partial line.
   void Drain(bool flush_partial);
+  // Drops the first `n` buffered bytes.
+  void Consume(size_t n);
+  void ClearBuffer();
 
   const FileFollowerOptions options_;
   Pipeline* const pipeline_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> finished_{false};
   std::thread thread_;
-  std::string buffer_;
+  // Bytes [0, buffered_) are read and not yet fed; the rest is room for
+  // the next read. Grows only for a partial line longer than a chunk.
+  std::vector<char> buffer_;
+  size_t buffered_ = 0;
   size_t next_line_ = 1;
   bool skipping_long_line_ = false;
 };

@@ -252,6 +252,88 @@ TEST(JsonRecordScannerTest, RandomMutationsAgreeWithTheDomPath) {
   EXPECT_GT(accepted, 1000u);
 }
 
+// Numbers as features carry them, with more text after them (the scanner
+// reads ahead where it can): each must decode exactly as the DOM path
+// decodes it (and as strtod rounds it), or be declined with it.
+std::string WithNumberUpFront(const std::string& number) {
+  return R"({"model":"m","inputs":{"a":)" + number +
+         R"(,"padding":"keeps the number away from the end"}})";
+}
+
+TEST(JsonRecordScannerTest, NumbersDecodeAsTheDomPathDoes) {
+  simdjson::dom::parser parser;
+  const char* const accepted[] = {
+      "0",
+      "-0",
+      "7",
+      "12345678",
+      "99999999",
+      "123456789",
+      "0.5",
+      "-0.5",
+      "0.0",
+      "-0.0",
+      "1.25",
+      "0.10000000",
+      "12345678.1234567",
+      "1234567.12345678",
+      "12345678.12345678",
+      "0.00000001",
+      "0.123456789",
+      "3.14159265",
+      "1e5",
+      "1.5e3",
+      "1.5E-3",
+      "-7.25",
+      "1234567890123",
+  };
+  for (const char* number : accepted) {
+    const std::string text = WithNumberUpFront(number);
+    EXPECT_TRUE(CheckAgainstDom(parser, text)) << text;
+    Record r;
+    ASSERT_TRUE(ScanJsonRecord(text, &r)) << text;
+    ASSERT_EQ(r.inputs.size(), 2u);
+    EXPECT_EQ(r.inputs[0].value.number, std::strtod(number, nullptr)) << number;
+    EXPECT_EQ(std::signbit(r.inputs[0].value.number),
+              std::signbit(std::strtod(number, nullptr)) &&
+                  std::strchr(number, '.') != nullptr)
+        << number;  // -0 is an integer, so +0; -0.0 keeps its sign
+  }
+  const char* const declined[] = {"00",   "01",  "00.5", "-01.5", "-",
+                                  "-a",   "1.",  ".5",   "1.e5",  "1.5.5",
+                                  "1.5e", "--1", "0x10", "1 2"};
+  for (const char* number : declined) {
+    Record r;
+    EXPECT_FALSE(ScanJsonRecord(WithNumberUpFront(number), &r)) << number;
+  }
+  // Random decimals: 1 to 10 integer digits, none or 1 to 10 fraction
+  // digits, either sign; the exact double strtod gives.
+  std::mt19937 rng(20261129);
+  for (int i = 0; i < 20000; ++i) {
+    std::string number = rng() % 2 ? "-" : "";
+    if (rng() % 2 == 0) {
+      number += '0';  // as most features are: 0.xxxx
+    } else {
+      const int integer_digits = 1 + static_cast<int>(rng() % 10);
+      number += static_cast<char>('1' + rng() % 9);
+      for (int d = 1; d < integer_digits; ++d) {
+        number += static_cast<char>('0' + rng() % 10);
+      }
+    }
+    const int fraction_digits = static_cast<int>(rng() % 11);
+    if (fraction_digits > 0) {
+      number += '.';
+      for (int d = 0; d < fraction_digits; ++d) {
+        number += static_cast<char>('0' + rng() % 10);
+      }
+    }
+    Record r;
+    ASSERT_TRUE(ScanJsonRecord(WithNumberUpFront(number), &r)) << number;
+    ASSERT_EQ(r.inputs[0].value.number, std::strtod(number.c_str(), nullptr))
+        << number;
+  }
+}
+
 TEST(JsonRecordScannerTest, PrefixStopsAfterTheObject) {
   Record r;
   size_t end = 0;

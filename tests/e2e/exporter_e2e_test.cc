@@ -258,6 +258,61 @@ TEST(ExporterE2E, FollowsFileThroughRotationAndTruncation) {
             8);
 }
 
+// The follower reads a chunk at a time into its line buffer: lines that
+// cross chunk boundaries, a bad line and a line longer than the limit that
+// spans several chunks keep their line numbers, and no other line is lost.
+TEST(ExporterE2E, FileLinesAcrossManyReadChunksKeepTheirNumbers) {
+  TempDir dir;
+  const std::string path = dir.file("records.ndjson");
+  constexpr int kLines = 4000;
+  constexpr int kBadLine = 1234;
+  constexpr int kLongLine = 2345;
+  std::string text;
+  for (int line = 1; line <= kLines; ++line) {
+    if (line == kBadLine) {
+      text += "{broken\n";
+    } else if (line == kLongLine) {
+      text += std::string(300000, 'x') + "\n";  // several read chunks
+    } else {
+      text += Record(line, true) + "\n";
+    }
+  }
+  AppendTo(path, text);
+  ExporterProcess exporter(
+      {"--input=" + path, "--input_from_start", "--max_body_bytes=4096"});
+  ASSERT_TRUE(exporter.started()) << exporter.log();
+  EXPECT_EQ(exporter.WaitFor(Series("ml_records_total"), kLines - 2),
+            kLines - 2);
+  auto m = exporter.Scrape();
+  EXPECT_EQ(m["ml_exporter_ingested_records_total{source=\"file\"}"],
+            kLines - 2);
+  EXPECT_EQ(m["ml_exporter_rejected_records_total{source=\"file\",reason="
+              "\"invalid_json\"}"],
+            1);
+  EXPECT_EQ(m["ml_exporter_rejected_records_total{source=\"file\",reason="
+              "\"too_large\"}"],
+            1);
+  EXPECT_NE(exporter.log().find(path + ":" + std::to_string(kBadLine) +
+                                ": invalid JSON"),
+            std::string::npos)
+      << exporter.log();
+  EXPECT_NE(exporter.log().find(path + ":" + std::to_string(kLongLine) +
+                                ": line longer than 4096 bytes, skipped"),
+            std::string::npos)
+      << exporter.log();
+
+  // Appended later, after the long line: numbered on from there.
+  AppendTo(path, "oops\n");
+  EXPECT_EQ(exporter.WaitFor("ml_exporter_rejected_records_total{source="
+                             "\"file\",reason=\"invalid_json\"}",
+                             2),
+            2);
+  EXPECT_NE(exporter.log().find(path + ":" + std::to_string(kLines + 1) +
+                                ": invalid JSON"),
+            std::string::npos)
+      << exporter.log();
+}
+
 TEST(ExporterE2E, FileStartsAtEndByDefault) {
   TempDir dir;
   const std::string path = dir.file("records.ndjson");
