@@ -20,6 +20,10 @@ constexpr int kMaxSkipDepth = 64;
 // unsigned or rejects them): left to the DOM decoder.
 constexpr size_t kMaxIntegerDigits = 18;
 
+// kEndsWithStop: the text's last byte is neither a digit nor white space,
+// so a run of either stops before the end and its loop needs no bounds
+// check (the common case: a record ends with '}').
+template <bool kEndsWithStop>
 class Scanner {
  public:
   explicit Scanner(std::string_view text)
@@ -29,9 +33,10 @@ class Scanner {
 
   void SkipSpace() {
     // Records are mostly written without white space: one compare.
-    if (p_<end_&& static_cast<unsigned char>(*p_)> ' ') return;
+    if (p_ >= end_ || static_cast<unsigned char>(*p_) > ' ') return;
     const char* q = p_;
-    while (q < end_ && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) {
+    while ((kEndsWithStop || q < end_) &&
+           (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) {
       ++q;
     }
     p_ = q;
@@ -304,7 +309,7 @@ class Scanner {
   // time, SWAR, cost more here: record numbers have 1 - 6 digits a part.)
   const char* Digits(const char* q, uint64_t* mantissa) const {
     uint64_t m = *mantissa;
-    while (q < end_ && IsDigit(*q)) {
+    while ((kEndsWithStop || q < end_) && IsDigit(*q)) {
       m = m * 10 + static_cast<uint64_t>(*q - '0');
       ++q;
     }
@@ -325,12 +330,14 @@ class Scanner {
 
 // A string or null member of the record (model, version, ...): null leaves
 // `*out` as it is.
-bool StringOrNull(Scanner& s, std::string_view* out) {
+template <bool kEndsWithStop>
+bool StringOrNull(Scanner<kEndsWithStop>& s, std::string_view* out) {
   if (s.Peek() == 'n') return s.Null();
   return s.String(out);
 }
 
-bool ScanMembers(Scanner& s, Record* record) {
+template <bool kEndsWithStop>
+bool ScanMembers(Scanner<kEndsWithStop>& s, Record* record) {
   record->Clear();
   if (!s.Consume('{')) return false;
   if (!s.Consume('}')) {
@@ -464,18 +471,41 @@ bool ScanMembers(Scanner& s, Record* record) {
 
 }  // namespace
 
-bool ScanJsonRecord(std::string_view text, Record* record) {
-  Scanner s(text);
+namespace {
+
+bool EndsWithStop(std::string_view text) {
+  if (text.empty()) return false;
+  const char last = text.back();
+  return !(last >= '0' && last <= '9') && last != ' ' && last != '\n' &&
+         last != '\r' && last != '\t';
+}
+
+template <bool kEndsWithStop>
+bool ScanWhole(std::string_view text, Record* record) {
+  Scanner<kEndsWithStop> s(text);
   if (!ScanMembers(s, record)) return false;
   s.SkipSpace();
   return s.AtEnd();
 }
 
-bool ScanJsonRecordPrefix(std::string_view text, Record* record, size_t* end) {
-  Scanner s(text);
+template <bool kEndsWithStop>
+bool ScanPrefix(std::string_view text, Record* record, size_t* end) {
+  Scanner<kEndsWithStop> s(text);
   if (!ScanMembers(s, record)) return false;
   *end = static_cast<size_t>(s.position() - text.data());
   return true;
+}
+
+}  // namespace
+
+bool ScanJsonRecord(std::string_view text, Record* record) {
+  return EndsWithStop(text) ? ScanWhole<true>(text, record)
+                            : ScanWhole<false>(text, record);
+}
+
+bool ScanJsonRecordPrefix(std::string_view text, Record* record, size_t* end) {
+  return EndsWithStop(text) ? ScanPrefix<true>(text, record, end)
+                            : ScanPrefix<false>(text, record, end);
 }
 
 }  // namespace ml_exporter::internal
