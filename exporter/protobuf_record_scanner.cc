@@ -75,6 +75,51 @@ class WireReader {
 
   bool done() const { return p_ == end_; }
 
+  // The common Struct map entry, whole, at the cursor: a key and a Value
+  // holding a number or a string, every length one byte:
+  //   0A L 0A K <key> 12 09 11 <8-byte double>        (L = K + 13)
+  //   0A L 0A K <key> 12 V 1A S <string>   (V = S + 2, L = K + 4 + V)
+  // Reads it into `*f` (its key and value UTF-8 checked, as ReadString
+  // does) and moves past it; false, with nothing read, for anything else.
+  bool ReadSimpleEntry(Field* f) {
+    const auto byte = [](const char* q) {
+      return static_cast<unsigned char>(*q);
+    };
+    if (end_ - p_ < 4 || byte(p_) != 0x0A || byte(p_ + 1) >= 0x80 ||
+        byte(p_ + 2) != 0x0A || byte(p_ + 3) >= 0x80) {
+      return false;
+    }
+    const size_t entry_size = byte(p_ + 1);
+    const size_t key_size = byte(p_ + 3);
+    if (entry_size > static_cast<size_t>(end_ - p_) - 2 ||
+        entry_size < key_size + 4) {
+      return false;
+    }
+    const char* const key = p_ + 4;
+    const char* const value = key + key_size;  // 12 V ...
+    if (byte(value) != 0x12) return false;
+    const size_t value_size = byte(value + 1);
+    if (entry_size != key_size + 4 + value_size) return false;
+    const std::string_view name(key, key_size);
+    if (value_size == 9 && byte(value + 2) == 0x11) {
+      if (!IsValidUtf8(name)) return false;
+      double number;
+      std::memcpy(&number, value + 3, sizeof number);
+      f->name = name;
+      f->value = FieldValue::Number(number);
+    } else if (value_size >= 2 && value_size < 0x80 &&
+               byte(value + 2) == 0x1A && byte(value + 3) == value_size - 2) {
+      const std::string_view text(value + 4, value_size - 2);
+      if (!IsValidUtf8(name) || !IsValidUtf8(text)) return false;
+      f->name = name;
+      f->value = FieldValue::String(text);
+    } else {
+      return false;
+    }
+    p_ += 2 + entry_size;
+    return true;
+  }
+
   // A tag of at most two bytes (field numbers up to 2047) whose field
   // number is not 0 and whose wire type is not a group's or invalid.
   bool ReadTag(uint32_t* field, uint32_t* wire_type) {
@@ -719,6 +764,16 @@ class BatchScanner {
     const size_t first = fields->size();
     WireReader in(bytes);
     while (!in.done()) {
+      if (Field simple; in.ReadSimpleEntry(&simple)) {
+        // As ScanValue would have read it.
+        if (simple.value.kind == FieldValue::Kind::kNumber &&
+            !std::isfinite(simple.value.number) && problems->count++ == 0) {
+          problems->first = ValueProblem::kNotFinite;
+          problems->name = simple.name;
+        }
+        fields->push_back(simple);
+        continue;
+      }
       uint32_t field, wire_type;
       std::string_view entry_bytes;
       if (!in.ReadTag(&field, &wire_type) || field != 1 ||

@@ -402,6 +402,10 @@ TEST_F(ProtobufScannerTest, UnusualBodiesAreDeclined) {
     ExpectDeclined(BytesField(2, BytesField(1, bad)));
     ExpectDeclined(RecordWithInputs(Entry(bad, "")));
     ExpectDeclined(RecordWithInputs(Entry("x", BytesField(3, bad))));
+    // Keys of entries the scanner reads in place (a number or a string).
+    ExpectDeclined(RecordWithInputs(
+        Entry(bad, std::string("\x11", 1) + std::string(8, '\0'))));
+    ExpectDeclined(RecordWithInputs(Entry(bad, BytesField(3, "ok"))));
     ExpectDeclined(BytesField(1, model + BytesField(11, BytesField(1, bad))));
   }
   // Message fields twice (protobuf merges them), a Value of two kinds,
