@@ -151,16 +151,21 @@ class FieldCollector : public Collector {
     if (cells.shape.size() < fields.size()) {
       cells.shape.resize(fields.size(), StringIndex::kNotFound);
     }
+    uint32_t distinct = 0;  // fields of this record, each counted once
     for (size_t position = 0; position < fields.size(); ++position) {
       const Field& field = fields[position];
       if (filtered_ && !Watched(field.name)) continue;
       FieldCells& f = CellsAt(shard, global, cells, position, field.name);
+      distinct += f.last_seen != seq ? 1 : 0;
       f.last_seen = seq;
       f.observations.Add(1);
       ObserveValue(shard, f, field.value, record.list_items);
     }
     // A field this model has sent before but this record lacks is missing.
+    // Ids only grow, so a record with as many distinct fields as there are
+    // ids has them all: nothing to look for (the usual record).
     const uint32_t known = global.count.load(std::memory_order_acquire);
+    if (distinct == known) return;
     if (cells.fields.size() < known) Grow(shard, global, cells, known);
     const uint32_t overflow =
         global.overflow_id.load(std::memory_order_relaxed);

@@ -76,10 +76,9 @@ inline bool SameShortString(std::string_view a, std::string_view b) {
     return ((x1 ^ y1) | (x2 ^ y2)) == 0;
   }
   if (n < 4) {
-    for (size_t i = 0; i < n; ++i) {
-      if (p[i] != q[i]) return false;
-    }
-    return true;
+    // First, middle and last byte cover every byte of 1 to 3; no loop.
+    if (n == 0) return true;
+    return ((p[0] ^ q[0]) | (p[n / 2] ^ q[n / 2]) | (p[n - 1] ^ q[n - 1])) == 0;
   }
   return std::memcmp(p, q, n) == 0;
 }
