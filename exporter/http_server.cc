@@ -111,21 +111,32 @@ std::string MediaType(std::string_view content_type) {
 // Reads the whole body into `body`. Returns 0, or an HTTP status to answer.
 int ReadBody(mg_connection* conn, size_t limit, std::string* body) {
   const mg_request_info* info = mg_get_request_info(conn);
-  body->clear();
   if (info->content_length > 0 &&
       static_cast<uint64_t>(info->content_length) > limit) {
+    body->clear();
     return 413;
   }
-  if (info->content_length > 0) {
-    body->reserve(static_cast<size_t>(info->content_length));
-  }
-  char buf[64 * 1024];
+  // Read straight into the body (no copy through a stack buffer): all of
+  // a declared length at once, then 64 KiB at a time (chunked bodies).
+  // `body` keeps the previous request's size until the end, so growing it
+  // writes zeros only past the largest body so far.
+  constexpr size_t kChunk = 64 * 1024;
+  size_t size = 0;
+  size_t want = info->content_length > 0
+                    ? static_cast<size_t>(info->content_length)
+                    : kChunk;
   for (;;) {
-    const int n = mg_read(conn, buf, sizeof buf);
+    if (body->size() < size + want) body->resize(size + want);
+    const int n = mg_read(conn, body->data() + size, want);
     if (n <= 0) break;
-    if (body->size() + static_cast<size_t>(n) > limit) return 413;
-    body->append(buf, static_cast<size_t>(n));
+    size += static_cast<size_t>(n);
+    if (size > limit) {
+      body->resize(size);
+      return 413;
+    }
+    want = body->size() > size ? body->size() - size : kChunk;
   }
+  body->resize(size);
   return 0;
 }
 

@@ -144,6 +144,32 @@ TEST(ExporterE2E, BadRecordsAreRejectedAloneAndBadBodiesWhole) {
   EXPECT_EQ(exporter.Stop(), 0);
 }
 
+// Bodies without a Content-Length (chunked) are read 64 KiB at a time:
+// one of several hundred kilobytes in small pieces is ingested whole, and
+// one past --max_body_bytes gets 413 with nothing accepted.
+TEST(ExporterE2E, ChunkedBodiesAreReadWholeAndLimited) {
+  ExporterProcess exporter({"--max_body_bytes=400000"});
+  ASSERT_TRUE(exporter.started()) << exporter.log();
+  std::string body;
+  int records = 0;
+  while (body.size() < 300000) body += Record(records++, true) + "\n";
+  const HttpReply whole = HttpPostChunked(exporter.url("/api/v1/records"),
+                                          "application/x-ndjson", body, 7000);
+  EXPECT_EQ(whole.code, 200) << whole.body;
+  EXPECT_NE(whole.body.find("\"accepted\":" + std::to_string(records)),
+            std::string::npos)
+      << whole.body;
+  std::string big = body + body;  // 600 KB
+  const HttpReply over = HttpPostChunked(exporter.url("/api/v1/records"),
+                                         "application/x-ndjson", big, 50000);
+  EXPECT_EQ(over.code, 413) << over.body;
+  auto m = exporter.Scrape();
+  EXPECT_EQ(m[Series("ml_records_total")], records);
+  EXPECT_EQ(m["ml_exporter_rejected_records_total{source=\"http\",reason="
+              "\"too_large\"}"],
+            1);
+}
+
 TEST(ExporterE2E, BodyOverLimitGets413) {
   ExporterProcess exporter({"--max_body_bytes=1000"});
   ASSERT_TRUE(exporter.started()) << exporter.log();

@@ -5,9 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -80,6 +82,38 @@ HttpReply HttpPost(const std::string& url, const std::string& content_type,
   struct curl_slist* headers = nullptr;
   headers =
       curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
+  headers = curl_slist_append(headers, "Expect:");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  HttpReply reply = Perform(curl);
+  curl_slist_free_all(headers);
+  return reply;
+}
+
+HttpReply HttpPostChunked(const std::string& url,
+                          const std::string& content_type,
+                          const std::string& body, size_t piece) {
+  struct Source {
+    const std::string* body;
+    size_t offset;
+    size_t piece;
+  } source{&body, 0, piece};
+  const auto read = +[](char* out, size_t size, size_t n, void* data) {
+    auto* s = static_cast<Source*>(data);
+    const size_t count =
+        std::min({size * n, s->piece, s->body->size() - s->offset});
+    std::memcpy(out, s->body->data() + s->offset, count);
+    s->offset += count;
+    return count;
+  };
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POST, 1L);
+  curl_easy_setopt(curl, CURLOPT_READFUNCTION, read);
+  curl_easy_setopt(curl, CURLOPT_READDATA, &source);
+  struct curl_slist* headers = nullptr;
+  headers =
+      curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
+  headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
   headers = curl_slist_append(headers, "Expect:");
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   HttpReply reply = Perform(curl);

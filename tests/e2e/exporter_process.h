@@ -19,6 +19,11 @@ struct HttpReply {
 HttpReply HttpGet(const std::string& url);
 HttpReply HttpPost(const std::string& url, const std::string& content_type,
                    const std::string& body);
+// The same with "Transfer-Encoding: chunked" (no Content-Length), the body
+// sent in pieces of at most `piece` bytes.
+HttpReply HttpPostChunked(const std::string& url,
+                          const std::string& content_type,
+                          const std::string& body, size_t piece);
 
 // A file in a new temporary directory; both are removed on destruction.
 class TempConfigFile {
