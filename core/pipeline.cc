@@ -14,6 +14,7 @@
 #include "core/label_value.h"
 #include "core/per_thread.h"
 #include "core/plugin_host.h"
+#include "core/string_index.h"
 #include "ml_exporter/metric_builder.h"
 
 namespace ml_exporter {
@@ -508,8 +509,9 @@ std::vector<Pipeline::PluginStatus> Pipeline::plugin_status() const {
 ModelId Pipeline::ResolveModel(std::string_view model, std::string_view version,
                                std::string_view stage) {
   ModelCache& cache = model_cache_->Local();
-  if (cache.valid && cache.model == model && cache.version == version &&
-      cache.stage == stage) {
+  if (cache.valid && internal::SameShortString(cache.model, model) &&
+      internal::SameShortString(cache.version, version) &&
+      internal::SameShortString(cache.stage, stage)) {
     return cache.id;
   }
   bool overflowed = false;
