@@ -308,6 +308,9 @@ class Scanner {
   // it, so a loop on p_ would store it at every byte. (Eight digits at a
   // time, SWAR, cost more here: record numbers have 1 - 6 digits a part.)
   const char* Digits(const char* q, uint64_t* mantissa) const {
+    // A run that starts before the end stops before it when the text ends
+    // with a stop byte; one that would start at the end is empty.
+    if (kEndsWithStop && q >= end_) return q;
     uint64_t m = *mantissa;
     while ((kEndsWithStop || q < end_) && IsDigit(*q)) {
       m = m * 10 + static_cast<uint64_t>(*q - '0');

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -331,6 +332,29 @@ TEST(JsonRecordScannerTest, NumbersDecodeAsTheDomPathDoes) {
     ASSERT_TRUE(ScanJsonRecord(WithNumberUpFront(number), &r)) << number;
     ASSERT_EQ(r.inputs[0].value.number, std::strtod(number.c_str(), nullptr))
         << number;
+  }
+}
+
+// Texts that end in a byte that stops digit and white-space runs, so the
+// scanner reads those runs without a bounds check, but where a run would
+// start at the very end: nothing past the text may be read (ASan checks
+// this in the sanitized build and the fuzzers), and all are declined.
+TEST(JsonRecordScannerTest, RunsThatWouldStartAtTheEndReadNothingPastIt) {
+  for (const char* text :
+       {R"({"modelodel":)", R"({"model":"m","x":)", R"({"model":"m","x":1.)",
+        R"({"model":"m","x":-)", R"({"model":"m","x":1e)",
+        R"({"model":"m","inputs":{"a":)", R"({"model":"m","inputs":{"a":0.)",
+        R"({"model":"m","latency_seconds":)", R"({"model":"m",)"}) {
+    // An exact-size heap copy: a read past its end is a heap overflow.
+    const size_t n = std::strlen(text);
+    const std::unique_ptr<char[]> copy(new char[n]);
+    std::memcpy(copy.get(), text, n);
+    Record r;
+    EXPECT_FALSE(ScanJsonRecord(std::string_view(copy.get(), n), &r)) << text;
+    size_t end = 0;
+    EXPECT_FALSE(
+        ScanJsonRecordPrefix(std::string_view(copy.get(), n), &r, &end))
+        << text;
   }
 }
 
