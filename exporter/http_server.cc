@@ -119,7 +119,7 @@ int ReadBody(mg_connection* conn, size_t limit, std::string* body) {
   // Read straight into the body (no copy through a stack buffer): all of
   // a declared length at once, then 64 KiB at a time (chunked bodies).
   // `body` keeps the previous request's size until the end, so growing it
-  // writes zeros only past the largest body so far.
+  // writes zeros only past that size.
   constexpr size_t kChunk = 64 * 1024;
   size_t size = 0;
   size_t want = info->content_length > 0
@@ -133,6 +133,11 @@ int ReadBody(mg_connection* conn, size_t limit, std::string* body) {
     if (size > limit) {
       body->resize(size);
       return 413;
+    }
+    // civetweb returns no more than a declared length: done.
+    if (info->content_length > 0 &&
+        size >= static_cast<size_t>(info->content_length)) {
+      break;
     }
     want = body->size() > size ? body->size() - size : kChunk;
   }
