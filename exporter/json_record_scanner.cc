@@ -472,10 +472,6 @@ bool ScanMembers(Scanner<kEndsWithStop>& s, Record* record) {
   return !record->model.empty();
 }
 
-}  // namespace
-
-namespace {
-
 bool EndsWithStop(std::string_view text) {
   if (text.empty()) return false;
   const char last = text.back();
