@@ -516,12 +516,19 @@ BENCHMARK_CAPTURE(BM_CollectorObserve, text, "text");
 BENCHMARK_CAPTURE(BM_CollectorObserve, feedback, "feedback");
 
 // The histogram bucket search alone, over `state.range(0)` edges.
+// path: 0 BucketOf (as the collectors call it), 1 the SSE2 linear count,
+// 2 the AVX-512 one (linear counts up to 16 edges only).
 void BM_BucketOf(benchmark::State& state) {
   std::vector<double> edges;
   for (int64_t i = 0; i < state.range(0); ++i) {
     edges.push_back(static_cast<double>(i));
   }
   const ml_exporter::internal::BucketEdges b(edges);
+  const int64_t path = state.range(1);
+  if (path == 2 && !ml_exporter::internal::BucketEdges::CpuHasAvx512()) {
+    state.SkipWithError("this CPU has no AVX-512F");
+    return;
+  }
   std::mt19937_64 rng(5);
   std::uniform_real_distribution<double> u(-1,
                                            static_cast<double>(edges.size()));
@@ -529,12 +536,21 @@ void BM_BucketOf(benchmark::State& state) {
   for (double& v : values) v = u(rng);
   size_t i = 0, sum = 0;
   for (auto _ : state) {
-    sum += b.BucketOf(values[i++ & 4095]);
+    const double v = values[i++ & 4095];
+    sum += path == 0   ? b.BucketOf(v)
+           : path == 1 ? b.BucketOfSse2(v)
+                       : b.BucketOfAvx512(v);
   }
   benchmark::DoNotOptimize(sum);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_BucketOf)->ArgNames({"edges"})->Arg(11)->Arg(13)->Arg(40);
+BENCHMARK(BM_BucketOf)
+    ->ArgNames({"edges", "path"})
+    ->Args({11, 0})
+    ->Args({11, 1})
+    ->Args({11, 2})
+    ->Args({13, 0})
+    ->Args({40, 0});
 
 // Drift scores at scrape time: one model with `state.range(0)` numeric
 // features and a reference profile of all of them; Collect computes every

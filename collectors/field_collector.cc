@@ -116,10 +116,10 @@ struct ModelCells {
   // field per record on the hot path; this is one load.
   std::vector<FieldCells*> by_id;
   StringIndex field_ids;  // admitted names only: bounded
-  // Field id by position in the last record (kNotFound: not admitted).
-  // Streams repeat the same fields in the same order, so a name is usually
-  // checked against one candidate instead of being hashed.
-  std::vector<uint32_t> shape;
+  // The field's cells by position in the last record (nullptr: not
+  // admitted). Streams repeat the same fields in the same order, so a name
+  // is usually checked against one candidate instead of being hashed.
+  std::vector<FieldCells*> shape;
   uint64_t seq = 0;
 };
 
@@ -148,18 +148,25 @@ class FieldCollector : public Collector {
     internal::ModelShard<ModelCells>& shard = shards_.Local();
     ModelCells& cells = shard.At(context.model_id);
     const uint64_t seq = ++cells.seq;
-    if (cells.shape.size() < fields.size()) {
-      cells.shape.resize(fields.size(), StringIndex::kNotFound);
+    // Loop bounds and tables in locals: the counter stores below may alias
+    // them as far as the compiler knows, which would reload each per field.
+    const Field* const field_data = fields.data();
+    const size_t field_count = fields.size();
+    if (cells.shape.size() < field_count) {
+      cells.shape.resize(field_count, nullptr);
     }
+    FieldCells** const shape = cells.shape.data();
+    const std::vector<FieldValue>& list_items = record.list_items;
     uint32_t distinct = 0;  // fields of this record, each counted once
-    for (size_t position = 0; position < fields.size(); ++position) {
-      const Field& field = fields[position];
+    for (size_t position = 0; position < field_count; ++position) {
+      const Field& field = field_data[position];
       if (filtered_ && !Watched(field.name)) continue;
-      FieldCells& f = CellsAt(shard, global, cells, position, field.name);
+      FieldCells& f =
+          CellsAt(shard, global, cells, &shape[position], field.name);
       distinct += f.last_seen != seq ? 1 : 0;
       f.last_seen = seq;
       f.observations.Add(1);
-      ObserveValue(shard, f, field.value, record.list_items);
+      ObserveValue(shard, f, field.value, list_items);
     }
     // A field this model has sent before but this record lacks is missing.
     // Ids only grow, so a record with as many distinct fields as there are
@@ -347,20 +354,19 @@ class FieldCollector : public Collector {
     return field->coarse_edges;
   }
 
-  // Cells(`name`), trying first the field at `position` in the last record.
+  // Cells(`name`), trying first `*guess`: the cells of the field at this
+  // position in the last record, which it then updates.
   FieldCells& CellsAt(internal::ModelShard<ModelCells>& shard,
-                      ModelFields& global, ModelCells& cells, size_t position,
-                      std::string_view name) {
-    const uint32_t guess = cells.shape[position];
-    if (guess != StringIndex::kNotFound) {
-      FieldCells& f = *cells.by_id[guess];
-      if (internal::SameShortString(f.raw_name, name)) {
-        return f;
-      }
+                      ModelFields& global, ModelCells& cells,
+                      FieldCells** guess, std::string_view name) {
+    if (FieldCells* g = *guess;
+        g != nullptr && internal::SameShortString(g->raw_name, name)) {
+      return *g;
     }
     uint32_t admitted = StringIndex::kNotFound;
     FieldCells& f = Cells(shard, global, cells, name, &admitted);
-    cells.shape[position] = admitted;
+    *guess =
+        admitted == StringIndex::kNotFound ? nullptr : cells.by_id[admitted];
     return f;
   }
 

@@ -1,5 +1,7 @@
 #include "core/histogram.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -7,7 +9,8 @@
 
 namespace ml_exporter::internal {
 
-BucketEdges::BucketEdges(std::vector<double> edges) : edges_(std::move(edges)) {
+BucketEdges::BucketEdges(std::vector<double> edges)
+    : edges_(std::move(edges)), avx512_(CpuHasAvx512()) {
   edges_.erase(std::remove_if(edges_.begin(), edges_.end(),
                               [](double e) { return !std::isfinite(e); }),
                edges_.end());
@@ -17,6 +20,29 @@ BucketEdges::BucketEdges(std::vector<double> edges) : edges_(std::move(edges)) {
   if (edges_.size() <= kLinearEdges) {
     std::copy(edges_.begin(), edges_.end(), linear_.begin());
   }
+}
+
+bool BucketEdges::CpuHasAvx512() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+}
+
+// Compiled for AVX-512F whatever the build's baseline; only called when
+// CpuHasAvx512(). Each compare sets one mask bit per edge below v (ordered:
+// false for NaN, as _mm_cmplt_pd).
+__attribute__((target("avx512f,popcnt"))) size_t BucketEdges::BucketOfAvx512(
+    double v) const {
+  static_assert(kLinearEdges == 16, "two compares of eight lanes");
+  const __m512d x = _mm512_set1_pd(v);
+  const __mmask8 low =
+      _mm512_cmp_pd_mask(_mm512_load_pd(&linear_[0]), x, _CMP_LT_OQ);
+  const __mmask8 high =
+      _mm512_cmp_pd_mask(_mm512_load_pd(&linear_[8]), x, _CMP_LT_OQ);
+  return static_cast<size_t>(
+      __builtin_popcount((static_cast<unsigned>(high) << 8) | low));
 }
 
 size_t BucketEdges::BucketOfBinary(double v) const {
