@@ -466,6 +466,84 @@ std::string NestedListInputs(int levels) {
   return RecordWithInputs(Entry("x", value));
 }
 
+// One Struct map entry, `key` to a Value of `value_bytes`.
+std::string Entry(std::string_view key, const std::string& value_bytes) {
+  return BytesField(1, BytesField(1, key) + BytesField(2, value_bytes));
+}
+
+// A record of model "m" whose inputs Struct holds `entries`.
+std::string RecordWithInputs(const std::string& entries) {
+  return BytesField(1, BytesField(1, "m") + BytesField(9, entries));
+}
+
+std::vector<std::string> InputNames(const Record& record) {
+  std::vector<std::string> names;
+  for (const Field& f : record.inputs) names.emplace_back(f.name);
+  return names;
+}
+
+// Serializers write a Struct in their map's order; a record with the
+// previous record's names (in any order) lists them in that record's
+// order, and anything else in wire order. Covers numbers, strings, null
+// (not the one-byte fast entry) and list values in moved fields.
+TEST(ProtobufScannerOrderTest, SameNamesTakeThePreviousOrder) {
+  const std::string x = Entry("x", DoubleField(2, 1.5));
+  const std::string y = Entry("y", BytesField(3, "yes"));
+  const std::string z = Entry("z", VarintField(1, 0));  // null
+  const std::string list =
+      Entry("l", BytesField(6, BytesField(1, DoubleField(2, 7)) +
+                                   BytesField(1, BytesField(3, "a"))));
+  const std::string w = Entry("w", DoubleField(2, -2));
+  const std::string body =
+      RecordWithInputs(x + y + z + list) + RecordWithInputs(list + z + x + y) +
+      RecordWithInputs(y + x + w + z) +  // a different name: wire order
+      RecordWithInputs(z + w + y + x) +  // then that order is the one kept
+      RecordWithInputs(x + y) +          // fewer names: wire order
+      RecordWithInputs(y + x);
+  ScannedProtobufBatch scanned;
+  ASSERT_TRUE(ScanProtobufBatch(body, &scanned));
+  ASSERT_EQ(scanned.record_count, 6u);
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(InputNames(scanned.records[0]), (Names{"x", "y", "z", "l"}));
+  EXPECT_EQ(InputNames(scanned.records[1]), (Names{"x", "y", "z", "l"}));
+  EXPECT_EQ(InputNames(scanned.records[2]), (Names{"y", "x", "w", "z"}));
+  EXPECT_EQ(InputNames(scanned.records[3]), (Names{"y", "x", "w", "z"}));
+  EXPECT_EQ(InputNames(scanned.records[4]), (Names{"x", "y"}));
+  EXPECT_EQ(InputNames(scanned.records[5]), (Names{"x", "y"}));
+  // The moved fields keep their values, the list its elements.
+  const Record& moved = scanned.records[1];
+  EXPECT_EQ(moved.inputs[0].value.kind, FieldValue::Kind::kNumber);
+  EXPECT_EQ(moved.inputs[0].value.number, 1.5);
+  EXPECT_EQ(moved.inputs[1].value.kind, FieldValue::Kind::kString);
+  EXPECT_EQ(moved.inputs[1].value.text, "yes");
+  EXPECT_EQ(moved.inputs[2].value.kind, FieldValue::Kind::kNull);
+  const FieldValue& l = moved.inputs[3].value;
+  ASSERT_EQ(l.kind, FieldValue::Kind::kList);
+  ASSERT_EQ(l.list_size, 2u);
+  EXPECT_EQ(moved.list_items[l.list_begin].number, 7);
+  EXPECT_EQ(moved.list_items[l.list_begin + 1].text, "a");
+  EXPECT_EQ(scanned.records[3].inputs[2].value.number, -2);
+}
+
+// As many names as remembered, but one twice and one missing: not placed;
+// the scanner declines (duplicated names), as for any duplicate.
+TEST(ProtobufScannerOrderTest, ANameTwiceIsDeclinedEvenWithTheRememberedCount) {
+  const std::string x = Entry("x", DoubleField(2, 1));
+  const std::string y = Entry("y", DoubleField(2, 2));
+  ScannedProtobufBatch scanned;
+  EXPECT_TRUE(ScanProtobufBatch(
+      RecordWithInputs(x + y) + RecordWithInputs(y + x), &scanned));
+  EXPECT_FALSE(ScanProtobufBatch(
+      RecordWithInputs(x + y) + RecordWithInputs(x + x), &scanned));
+  // The scanner's memory of names does not outlive a decline's effects:
+  // the next body is scanned as usual.
+  const std::string next = RecordWithInputs(y + x);  // names point into it
+  ASSERT_TRUE(ScanProtobufBatch(next, &scanned));
+  ASSERT_EQ(scanned.record_count, 1u);
+  EXPECT_EQ(InputNames(scanned.records[0]),
+            (std::vector<std::string>{"x", "y"}));
+}
+
 TEST_F(ProtobufScannerTest, NestingDepth) {
   // Shallow nesting is a rejected record; past kMaxScanDepth (a struct level
   // is three messages, a list level two, below the Value at depth 4) the
