@@ -79,8 +79,9 @@ class WireReader {
   // holding a number or a string, every length one byte:
   //   0A L 0A K <key> 12 09 11 <8-byte double>        (L = K + 13)
   //   0A L 0A K <key> 12 V 1A S <string>   (V = S + 2, L = K + 4 + V)
-  // Reads it into `*f` (its key and value UTF-8 checked, as ReadString
-  // does) and moves past it; false, with nothing read, for anything else.
+  // Reads it into `*f` (a string value UTF-8 checked, as ReadString does;
+  // the key is not: FieldOrder::Arrange checks the names it has not seen)
+  // and moves past it; false, with nothing read, for anything else.
   bool ReadSimpleEntry(Field* f) {
     const auto byte = [](const char* q) {
       return static_cast<unsigned char>(*q);
@@ -102,7 +103,6 @@ class WireReader {
     if (entry_size != key_size + 4 + value_size) return false;
     const std::string_view name(key, key_size);
     if (value_size == 9 && byte(value + 2) == 0x11) {
-      if (!IsValidUtf8(name)) return false;
       double number;
       std::memcpy(&number, value + 3, sizeof number);
       f->name = name;
@@ -110,7 +110,7 @@ class WireReader {
     } else if (value_size >= 2 && value_size < 0x80 &&
                byte(value + 2) == 0x1A && byte(value + 3) == value_size - 2) {
       const std::string_view text(value + 4, value_size - 2);
-      if (!IsValidUtf8(name) || !IsValidUtf8(text)) return false;
+      if (!IsValidUtf8(text)) return false;
       f->name = name;
       f->value = FieldValue::String(text);
     } else {
@@ -278,9 +278,16 @@ class FieldOrder {
   // Puts `fields[0, n)` in the order of the remembered names when they
   // are the same names, and else remembers theirs (keeping their order).
   // False when two of them have the same name.
+  //
+  // Also checks that the names are valid UTF-8 (ReadSimpleEntry leaves
+  // that to here): names equal to the remembered ones are, as those were
+  // checked before they were remembered, so only new names cost a check.
   bool Arrange(Field* fields, size_t n, DistinctNames* distinct) {
+    if (n >= 2 && n == ends_.size() && Permute(fields, n)) return true;
+    for (size_t i = 0; i < n; ++i) {
+      if (!IsValidUtf8(fields[i].name)) return false;
+    }
     if (n < 2) return true;
-    if (n == ends_.size() && Permute(fields, n)) return true;
     if (!distinct->Check(n, [fields](size_t i) { return fields[i].name; })) {
       return false;
     }

@@ -466,16 +466,6 @@ std::string NestedListInputs(int levels) {
   return RecordWithInputs(Entry("x", value));
 }
 
-// One Struct map entry, `key` to a Value of `value_bytes`.
-std::string Entry(std::string_view key, const std::string& value_bytes) {
-  return BytesField(1, BytesField(1, key) + BytesField(2, value_bytes));
-}
-
-// A record of model "m" whose inputs Struct holds `entries`.
-std::string RecordWithInputs(const std::string& entries) {
-  return BytesField(1, BytesField(1, "m") + BytesField(9, entries));
-}
-
 std::vector<std::string> InputNames(const Record& record) {
   std::vector<std::string> names;
   for (const Field& f : record.inputs) names.emplace_back(f.name);
@@ -542,6 +532,26 @@ TEST(ProtobufScannerOrderTest, ANameTwiceIsDeclinedEvenWithTheRememberedCount) {
   ASSERT_EQ(scanned.record_count, 1u);
   EXPECT_EQ(InputNames(scanned.records[0]),
             (std::vector<std::string>{"x", "y"}));
+}
+
+// Names are UTF-8 checked where the reordering meets them: a name that
+// is not among the remembered ones, next to ones that are, still declines
+// the body when it is not valid UTF-8.
+TEST(ProtobufScannerOrderTest, AnInvalidNameAmongRememberedOnesIsDeclined) {
+  const std::string x = Entry("x", NumberValueBytes(1));
+  const std::string y = Entry("y", BytesField(3, "s"));
+  for (const std::string bad : {"\xff", "a\xc3", "\xed\xa0\x80"}) {
+    const std::string bad_number = Entry(bad, NumberValueBytes(2));
+    const std::string bad_string = Entry(bad, BytesField(3, "t"));
+    ScannedProtobufBatch scanned;
+    EXPECT_FALSE(ScanProtobufBatch(
+        RecordWithInputs(x + y) + RecordWithInputs(x + bad_number), &scanned));
+    EXPECT_FALSE(ScanProtobufBatch(
+        RecordWithInputs(x + y) + RecordWithInputs(bad_string + y), &scanned));
+    EXPECT_FALSE(ScanProtobufBatch(
+        RecordWithInputs(x + y + bad_number) + RecordWithInputs(x + y),
+        &scanned));
+  }
 }
 
 TEST_F(ProtobufScannerTest, NestingDepth) {
