@@ -515,8 +515,8 @@ TEST(ProtobufScannerOrderTest, SameNamesTakeThePreviousOrder) {
   EXPECT_EQ(scanned.records[3].inputs[2].value.number, -2);
 }
 
-// As many names as remembered, but one twice and one missing: not placed;
-// the scanner declines (duplicated names), as for any duplicate.
+// As many names as remembered, but one twice and one missing: the
+// scanner declines (duplicated names), as for any duplicate.
 TEST(ProtobufScannerOrderTest, ANameTwiceIsDeclinedEvenWithTheRememberedCount) {
   const std::string x = Entry("x", DoubleField(2, 1));
   const std::string y = Entry("y", DoubleField(2, 2));
@@ -525,8 +525,8 @@ TEST(ProtobufScannerOrderTest, ANameTwiceIsDeclinedEvenWithTheRememberedCount) {
       RecordWithInputs(x + y) + RecordWithInputs(y + x), &scanned));
   EXPECT_FALSE(ScanProtobufBatch(
       RecordWithInputs(x + y) + RecordWithInputs(x + x), &scanned));
-  // The scanner's memory of names does not outlive a decline's effects:
-  // the next body is scanned as usual.
+  // After the declined body the remembered order is still that of the
+  // last Struct scanned with distinct names.
   const std::string next = RecordWithInputs(y + x);  // names point into it
   ASSERT_TRUE(ScanProtobufBatch(next, &scanned));
   ASSERT_EQ(scanned.record_count, 1u);
