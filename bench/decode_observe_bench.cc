@@ -31,6 +31,7 @@
 #include "bench/example_stream.h"
 #include "core/histogram.h"
 #include "exporter/json_record_scanner.h"
+#include "exporter/json_token_scanner.h"
 #include "ml_exporter.pb.h"
 #include "ml_exporter/collector.h"
 #include "ml_exporter/ingest.h"
@@ -310,6 +311,33 @@ void BM_ProtobufParseOnly(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * per_body));
 }
 BENCHMARK(BM_ProtobufParseOnly)->ArgNames({"records"})->Arg(100);
+
+// One JSON record scanned into a Record, nothing observed: the byte
+// scanner (path 0) against the token scanner (path 1, AVX-512 only).
+void BM_ScanJsonRecord(benchmark::State& state) {
+  const Corpus& corpus = GetCorpus();
+  const bool tokens = state.range(0) == 1;
+  if (tokens && !ml_exporter::internal::JsonTokenScannerAvailable()) {
+    state.SkipWithError("this CPU has no token scanner (AVX-512 VBMI2)");
+    return;
+  }
+  ml_exporter::Record record;
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::string& line = corpus.lines[i];
+    const bool ok =
+        tokens ? ml_exporter::internal::ScanJsonRecordByTokens(line, &record)
+               : ml_exporter::internal::ScanJsonRecordByBytes(line, &record);
+    if (!ok) {
+      state.SkipWithError("a line of the stream was declined");
+      return;
+    }
+    benchmark::DoNotOptimize(record);
+    if (++i == corpus.lines.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ScanJsonRecord)->ArgNames({"path"})->Arg(0)->Arg(1);
 
 // --- the in-process path ----------------------------------------------------
 

@@ -7,14 +7,11 @@
 #include <cstdint>
 #include <cstring>
 
-#include "exporter/json_syntax.h"
+#include "exporter/json_member_grammar.h"
+#include "exporter/json_token_scanner.h"
 
 namespace ml_exporter::internal {
 namespace {
-
-// Deeper values (only possible under unknown keys) are left to the DOM
-// decoder.
-constexpr int kMaxSkipDepth = 64;
 
 // Integers with more digits may not fit in int64 (simdjson then makes them
 // unsigned or rejects them): left to the DOM decoder.
@@ -43,6 +40,8 @@ class Scanner {
   }
 
   bool AtEnd() const { return p_ == end_; }
+
+  void Skip() { ++p_; }
 
   // The next byte after white space, or 0 at the end.
   char Peek() {
@@ -194,111 +193,6 @@ class Scanner {
     return true;
   }
 
-  // Any JSON value, checked and discarded.
-  bool SkipValue(int depth) {
-    if (depth > kMaxSkipDepth) return false;
-    std::string_view s;
-    double d;
-    switch (Peek()) {
-      case '"':
-        return String(&s);
-      case '{':
-        ++p_;
-        if (Consume('}')) return true;
-        do {
-          SkipSpace();
-          if (!String(&s) || !Consume(':') || !SkipValue(depth + 1)) {
-            return false;
-          }
-        } while (Consume(','));
-        return Consume('}');
-      case '[':
-        ++p_;
-        if (Consume(']')) return true;
-        do {
-          if (!SkipValue(depth + 1)) return false;
-        } while (Consume(','));
-        return Consume(']');
-      case 't':
-        return Literal("true");
-      case 'f':
-        return Literal("false");
-      case 'n':
-        return Literal("null");
-      default:
-        return Number(&d);
-    }
-  }
-
-  // A scalar value (not an object or array) as a FieldValue.
-  bool Scalar(FieldValue* out) {
-    switch (Peek()) {
-      case '"': {
-        std::string_view s;
-        if (!String(&s)) return false;
-        *out = FieldValue::String(s);
-        return true;
-      }
-      case 't':
-        if (!Literal("true")) return false;
-        *out = FieldValue::Bool(true);
-        return true;
-      case 'f':
-        if (!Literal("false")) return false;
-        *out = FieldValue::Bool(false);
-        return true;
-      case 'n':
-        if (!Literal("null")) return false;
-        *out = FieldValue::Null();
-        return true;
-      case '{':
-      case '[':
-        return false;
-      default: {
-        double d;
-        if (!Number(&d)) return false;
-        *out = FieldValue::Number(d);
-        return true;
-      }
-    }
-  }
-
-  // `"name": value` members of an inputs or outputs object (p_ after the
-  // opening brace), as DecodeJsonRecord's GetFields reads them.
-  bool Fields(std::vector<FieldValue>* list_items, std::vector<Field>* out) {
-    if (Consume('}')) return true;
-    do {
-      // Filled in place; on failure the record is unspecified anyway.
-      Field& f = out->emplace_back();
-      SkipSpace();
-      if (!String(&f.name) || !Consume(':')) return false;
-      if (Peek() == '[') {
-        ++p_;
-        FieldValue list;
-        list.kind = FieldValue::Kind::kList;
-        list.list_begin = static_cast<uint32_t>(list_items->size());
-        if (!Consume(']')) {
-          do {
-            FieldValue item;
-            if (!Scalar(&item)) return false;
-            list_items->push_back(item);
-            ++list.list_size;
-          } while (Consume(','));
-          if (!Consume(']')) return false;
-        }
-        f.value = list;
-      } else if (!Scalar(&f.value)) {
-        return false;
-      }
-    } while (Consume(','));
-    return Consume('}');
-  }
-
-  bool Null() {
-    if (Peek() != 'n') return false;
-    return Literal("null");
-  }
-
  private:
   static bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -331,147 +225,6 @@ class Scanner {
   const char* const end_;
 };
 
-// A string or null member of the record (model, version, ...): null leaves
-// `*out` as it is.
-template <bool kEndsWithStop>
-bool StringOrNull(Scanner<kEndsWithStop>& s, std::string_view* out) {
-  if (s.Peek() == 'n') return s.Null();
-  return s.String(out);
-}
-
-template <bool kEndsWithStop>
-bool ScanMembers(Scanner<kEndsWithStop>& s, Record* record) {
-  record->Clear();
-  if (!s.Consume('{')) return false;
-  if (!s.Consume('}')) {
-    do {
-      std::string_view key;
-      s.SkipSpace();
-      if (!s.String(&key) || !s.Consume(':')) return false;
-      s.SkipSpace();
-      bool ok = true;
-      switch (key.size()) {
-        case 4:
-          if (key == "time") {
-            const char c = s.Peek();
-            if (c == 'n') {
-              ok = s.Null();
-            } else if (c == '"') {
-              std::string_view text;
-              ok = s.String(&text) && ParseRfc3339(text, &record->time_seconds);
-            } else {
-              ok = c != '{' && c != '[' && c != 't' && c != 'f' &&
-                   s.Number(&record->time_seconds);
-            }
-            break;
-          }
-          ok = s.SkipValue(0);
-          break;
-        case 5:
-          if (key == "model") {
-            ok = StringOrNull(s, &record->model);
-          } else if (key == "stage") {
-            ok = StringOrNull(s, &record->stage);
-          } else if (key == "error") {
-            const char c = s.Peek();
-            if (c == 'n') {
-              ok = s.Null();
-            } else if (c == 't') {
-              ok = s.Literal("true");
-              record->error = true;
-            } else if (c == 'f') {
-              ok = s.Literal("false");
-              record->error = false;
-            } else {
-              ok = false;
-            }
-          } else if (key == "blobs") {
-            if (s.Peek() == 'n') {
-              ok = s.Null();
-            } else if (s.Consume('{')) {
-              if (!s.Consume('}')) {
-                do {
-                  Blob blob;
-                  blob.base64 = true;
-                  s.SkipSpace();
-                  if (!s.String(&blob.name) || !s.Consume(':')) return false;
-                  s.SkipSpace();
-                  if (!s.String(&blob.data)) return false;
-                  record->blobs.push_back(blob);
-                } while (s.Consume(','));
-                ok = s.Consume('}');
-              }
-            } else {
-              ok = false;
-            }
-          } else {
-            ok = s.SkipValue(0);
-          }
-          break;
-        case 6:
-          if (key == "inputs") {
-            if (s.Peek() == 'n') {
-              ok = s.Null();
-            } else {
-              ok = s.Consume('{') &&
-                   s.Fields(&record->list_items, &record->inputs);
-            }
-          } else if (key == "events") {
-            return false;  // a wrapper: the DOM path reads those
-          } else {
-            ok = s.SkipValue(0);
-          }
-          break;
-        case 7:
-          if (key == "version") {
-            ok = StringOrNull(s, &record->version);
-          } else if (key == "outputs") {
-            if (s.Peek() == 'n') {
-              ok = s.Null();
-            } else {
-              ok = s.Consume('{') &&
-                   s.Fields(&record->list_items, &record->outputs);
-            }
-          } else if (key == "records") {
-            return false;  // a wrapper
-          } else {
-            ok = s.SkipValue(0);
-          }
-          break;
-        case 10:
-          if (key == "request_id") {
-            ok = StringOrNull(s, &record->request_id);
-          } else if (key == "session_id") {
-            ok = StringOrNull(s, &record->session_id);
-          } else {
-            ok = s.SkipValue(0);
-          }
-          break;
-        case 15:
-          if (key == "latency_seconds") {
-            const char c = s.Peek();
-            if (c == 'n') {
-              ok = s.Null();
-            } else {
-              double latency = 0;
-              ok = c != '{' && c != '[' && c != 't' && c != 'f' && c != '"' &&
-                   s.Number(&latency) && !(latency < 0);
-              record->latency_seconds = latency;
-            }
-            break;
-          }
-          ok = s.SkipValue(0);
-          break;
-        default:
-          ok = s.SkipValue(0);
-      }
-      if (!ok) return false;
-    } while (s.Consume(','));
-    if (!s.Consume('}')) return false;
-  }
-  return !record->model.empty();
-}
-
 bool EndsWithStop(std::string_view text) {
   if (text.empty()) return false;
   const char last = text.back();
@@ -482,7 +235,7 @@ bool EndsWithStop(std::string_view text) {
 template <bool kEndsWithStop>
 bool ScanWhole(std::string_view text, Record* record) {
   Scanner<kEndsWithStop> s(text);
-  if (!ScanMembers(s, record)) return false;
+  if (!json_grammar::ScanMembers(s, record)) return false;
   s.SkipSpace();
   return s.AtEnd();
 }
@@ -490,7 +243,7 @@ bool ScanWhole(std::string_view text, Record* record) {
 template <bool kEndsWithStop>
 bool ScanPrefix(std::string_view text, Record* record, size_t* end) {
   Scanner<kEndsWithStop> s(text);
-  if (!ScanMembers(s, record)) return false;
+  if (!json_grammar::ScanMembers(s, record)) return false;
   *end = static_cast<size_t>(s.position() - text.data());
   return true;
 }
@@ -498,8 +251,22 @@ bool ScanPrefix(std::string_view text, Record* record, size_t* end) {
 }  // namespace
 
 bool ScanJsonRecord(std::string_view text, Record* record) {
+  static const bool tokens = JsonTokenScannerAvailable();
+  if (tokens && text.size() <= kMaxTokenScanText &&
+      ScanJsonRecordByTokens(text, record)) {
+    return true;
+  }
+  return ScanJsonRecordByBytes(text, record);
+}
+
+bool ScanJsonRecordByBytes(std::string_view text, Record* record) {
   return EndsWithStop(text) ? ScanWhole<true>(text, record)
                             : ScanWhole<false>(text, record);
+}
+
+bool ScanJsonNumber(std::string_view text, double* out) {
+  Scanner<false> s(text);
+  return s.Number(out) && s.AtEnd();
 }
 
 bool ScanJsonRecordPrefix(std::string_view text, Record* record, size_t* end) {

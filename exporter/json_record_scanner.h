@@ -23,7 +23,17 @@ namespace ml_exporter::internal {
 // strings pointing into `text`. False when the scanner does not handle
 // `text`; `*record` is then unspecified. Never true for text that the DOM
 // path would reject or decode differently.
+// It tries the token scanner first where the CPU has one
+// (json_token_scanner.h), then the byte scanner.
 bool ScanJsonRecord(std::string_view text, Record* record);
+
+// The byte scanner alone (the portable path), with the same contract.
+bool ScanJsonRecordByBytes(std::string_view text, Record* record);
+
+// True when the whole of `text` is one JSON number that the byte scanner
+// converts, with the value in `*out`: converted exactly as simdjson
+// converts it, or declined.
+bool ScanJsonNumber(std::string_view text, double* out);
 
 // Same for `text` that starts with the first byte of a JSON object inside
 // a larger document: on success `*end` is the offset just past the

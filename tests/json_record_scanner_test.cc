@@ -1,7 +1,9 @@
-// The scanner (json_record_scanner.h) against the simdjson DOM decoder
-// (record_decoder.h): whenever the scanner accepts a text, the DOM path
-// must accept it too and decode the same record. Hand-written edge cases,
-// then many random mutations of real records.
+// The scanners (json_record_scanner.h, json_token_scanner.h) against the
+// simdjson DOM decoder (record_decoder.h): whenever a scanner accepts a
+// text, the DOM path must accept it too and decode the same record.
+// Hand-written edge cases, then many random mutations of real records.
+// Each test runs on the byte scanner and, on CPUs that have it, on the
+// token scanner.
 #include "exporter/json_record_scanner.h"
 
 #include <gtest/gtest.h>
@@ -10,10 +12,12 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "exporter/json_token_scanner.h"
 #include "exporter/record_decoder.h"
 
 namespace ml_exporter::internal {
@@ -116,22 +120,65 @@ std::string Difference(const Record& a, const Record& b) {
   return "";
 }
 
-// Checks the scanner against the DOM path on `text`; returns whether the
-// scanner accepted it.
-bool CheckAgainstDom(simdjson::dom::parser& parser, const std::string& text) {
+// One of the scanners.
+struct ScanPath {
+  const char* name;
+  bool (*scan)(std::string_view text, Record* record);
+};
+
+void PrintTo(const ScanPath& path, std::ostream* os) { *os << path.name; }
+
+std::string PathName(const testing::TestParamInfo<ScanPath>& info) {
+  return info.param.name;
+}
+
+// The paths this CPU runs: the token scanner needs AVX-512 (VBMI2).
+std::vector<ScanPath> PathsOnThisCpu() {
+  std::vector<ScanPath> paths = {{"bytes", ScanJsonRecordByBytes}};
+  if (JsonTokenScannerAvailable()) {
+    paths.push_back({"tokens", ScanJsonRecordByTokens});
+  }
+  return paths;
+}
+
+// Checks `scan` against the DOM path on `text`; returns whether it
+// accepted it. The token scanner must also accept only what the byte
+// scanner accepts, and ScanJsonRecord (both) must accept what either does.
+bool CheckAgainstDom(simdjson::dom::parser& parser, const std::string& text,
+                     const ScanPath& path) {
   Record scanned;
-  const bool fast = ScanJsonRecord(text, &scanned);
+  const bool fast = path.scan(text, &scanned);
+  Record by_bytes;
+  const bool bytes = ScanJsonRecordByBytes(text, &by_bytes);
+  EXPECT_TRUE(!fast || bytes)
+      << path.name << " accepts what the byte scanner declines: " << text;
+  Record combined;
+  EXPECT_EQ(ScanJsonRecord(text, &combined), bytes) << text;
   if (!fast) return false;
   Record dom;
   const bool slow = DomDecode(parser, text, &dom);
-  EXPECT_TRUE(slow) << "the scanner accepts what the DOM path rejects: "
-                    << text;
+  EXPECT_TRUE(slow) << path.name
+                    << " accepts what the DOM path rejects: " << text;
   if (slow) {
     const std::string diff = Difference(scanned, dom);
-    EXPECT_EQ(diff, "") << "decoded differently: " << text;
+    EXPECT_EQ(diff, "") << path.name << " decoded differently: " << text;
   }
   return true;
 }
+
+class JsonRecordScannerTest : public testing::TestWithParam<ScanPath> {
+ protected:
+  bool Scan(std::string_view text, Record* record) const {
+    return GetParam().scan(text, record);
+  }
+  bool CheckAgainstDom(simdjson::dom::parser& parser,
+                       const std::string& text) const {
+    return internal::CheckAgainstDom(parser, text, GetParam());
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Paths, JsonRecordScannerTest,
+                         testing::ValuesIn(PathsOnThisCpu()), PathName);
 
 const char* const kRecord =
     R"({"model":"demo","version":"v1","stage":"main","request_id":"r0",)"
@@ -142,7 +189,7 @@ const char* const kRecord =
     R"("outputs":{"label":"bird","score":0.7121,"transcript":""},)"
     R"("blobs":{"audio":"UklGRg=="},"extra":{"nested":[1,{"a":[]}]}})";
 
-TEST(JsonRecordScannerTest, AcceptsTheCommonShapeAsTheDomPathDecodesIt) {
+TEST_P(JsonRecordScannerTest, AcceptsTheCommonShapeAsTheDomPathDecodesIt) {
   simdjson::dom::parser parser;
   EXPECT_TRUE(CheckAgainstDom(parser, kRecord));
   EXPECT_TRUE(CheckAgainstDom(parser, R"({"model":"m"})"));
@@ -157,7 +204,7 @@ TEST(JsonRecordScannerTest, AcceptsTheCommonShapeAsTheDomPathDecodesIt) {
   EXPECT_TRUE(CheckAgainstDom(
       parser, R"({"model":"m","inputs":{"a":1},"inputs":{"a":2}})"));
   Record r;
-  ASSERT_TRUE(ScanJsonRecord(kRecord, &r));
+  ASSERT_TRUE(Scan(kRecord, &r));
   EXPECT_EQ(r.model, "demo");
   ASSERT_EQ(r.inputs.size(), 9u);
   EXPECT_EQ(r.inputs[3].value.number, 1e-05);
@@ -167,7 +214,7 @@ TEST(JsonRecordScannerTest, AcceptsTheCommonShapeAsTheDomPathDecodesIt) {
   EXPECT_TRUE(r.blobs[0].base64);
 }
 
-TEST(JsonRecordScannerTest, DeclinesWhatTheDomPathMustDecideOrReport) {
+TEST_P(JsonRecordScannerTest, DeclinesWhatTheDomPathMustDecideOrReport) {
   const char* const declined[] = {
       "",
       "[]",
@@ -210,13 +257,65 @@ TEST(JsonRecordScannerTest, DeclinesWhatTheDomPathMustDecideOrReport) {
   };
   for (const char* text : declined) {
     Record r;
-    EXPECT_FALSE(ScanJsonRecord(text, &r)) << text;
+    EXPECT_FALSE(Scan(text, &r)) << text;
+  }
+}
+
+// What producers write: the scanners must take all of it (the token
+// scanner included), or they are no fast path for it.
+TEST_P(JsonRecordScannerTest, AcceptsWhatProducersWrite) {
+  simdjson::dom::parser parser;
+  const char* const texts[] = {
+      // The example stream (bench/example_stream.h).
+      R"({"model":"demo","version":"v1","stage":"main","request_id":"r0",)"
+      R"("session_id":"s0","latency_seconds":0.04825,"inputs":{"f0":0.8465,)"
+      R"("f1":-2.4729,"f2":1.6554,"f3":3.452,"f4":null,"f5":5.8882,)"
+      R"("f6":6.4633,"f7":8.3926,"f8":9.4965,"f9":6.1088,"f10":8.3613,)"
+      R"("f11":null,"f12":11.4501,"f13":15.2992,"f14":15.1469,"f15":12.256,)"
+      R"("country":"JP","device":"ios","query":"weather in berlin"},)"
+      R"("outputs":{"label":"bird","score":0.7121,"transcript":"ok"}})",
+      // Python's json.dumps separators.
+      R"({"model": "demo", "latency_seconds": 0.5, "error": false, )"
+      R"("inputs": {"a": 1.5, "b": null, "c": "x", "d": [1, 2.5, "z"]}, )"
+      R"("outputs": {"label": "cat", "ok": true}})",
+      // Pretty-printed, CRLF line ends, a tab.
+      "{\r\n  \"model\" : \"m\",\r\n\t\"inputs\" : {\r\n    \"a\" : -0.25 ,"
+      "\r\n    \"b\" : true\r\n  }\r\n}\r\n",
+      // Unknown keys with any value, RFC 3339 time, blobs.
+      R"({"model":"m","time":"2026-11-28T10:00:00.25+01:00","extra":)"
+      R"({"a":[1,{"b":null}],"c":"d"},"n":-1.5e-3,"blobs":{"img":"AAAA"}})",
+      // Empty objects and lists; a string with every printable byte.
+      R"({"model":"m","inputs":{},"outputs":{"l":[]},"x":" !#$%&'()*+,-./)"
+      R"(0123456789:;<=>?@AZ[]^_`az{|}~"})",
+  };
+  for (const char* text : texts) {
+    EXPECT_TRUE(CheckAgainstDom(parser, text)) << text;
+  }
+}
+
+// The same record moved across 64-byte block boundaries (the token
+// scanner indexes 64 bytes at a time: strings and numbers that span two
+// blocks carry state from one to the next).
+TEST_P(JsonRecordScannerTest, AcceptsRecordsAtEveryOffsetOfABlock) {
+  simdjson::dom::parser parser;
+  const std::string record =
+      R"({"model":"m","inputs":{"long_name_of_a_feature":123456.789012,)"
+      R"("q":"a string that is long enough to cross a block boundary",)"
+      R"("n":null,"t":true,"f":false,"i":-42},"outputs":{"s":0.5}})";
+  for (size_t pad = 0; pad <= 130; ++pad) {
+    const std::string text = std::string(pad, ' ') + record;
+    EXPECT_TRUE(CheckAgainstDom(parser, text)) << pad;
+    Record r;
+    ASSERT_TRUE(Scan(text, &r)) << pad;
+    ASSERT_EQ(r.inputs.size(), 6u) << pad;
+    EXPECT_EQ(r.inputs[0].value.number, 123456.789012) << pad;
+    EXPECT_EQ(r.inputs[5].value.number, -42) << pad;
   }
 }
 
 // Deterministic random edits of real records: the scanner may decline any
 // of them, but what it accepts must be what the DOM path decodes.
-TEST(JsonRecordScannerTest, RandomMutationsAgreeWithTheDomPath) {
+TEST_P(JsonRecordScannerTest, RandomMutationsAgreeWithTheDomPath) {
   simdjson::dom::parser parser;
   std::mt19937 rng(20261128);
   const std::string alphabet = "{}[]:,\"\\ -+.eE0123456789tfnulraslx\x80\x01";
@@ -261,7 +360,7 @@ std::string WithNumberUpFront(const std::string& number) {
          R"(,"padding":"keeps the number away from the end"}})";
 }
 
-TEST(JsonRecordScannerTest, NumbersDecodeAsTheDomPathDoes) {
+TEST_P(JsonRecordScannerTest, NumbersDecodeAsTheDomPathDoes) {
   simdjson::dom::parser parser;
   const char* const accepted[] = {
       "0",
@@ -287,17 +386,24 @@ TEST(JsonRecordScannerTest, NumbersDecodeAsTheDomPathDoes) {
       "1.5E-3",
       "-7.25",
       "1234567890123",
+      "1234567890123456",
+      "-1234567890123456",
+      "12345678901234567",
+      "9007199254.740992",  // 2^53 as the mantissa: the fast path's last
+      "9007199254.740993",  // past 2^53: converted the long way
+      "-0.0000000000001",
   };
   for (const char* number : accepted) {
     const std::string text = WithNumberUpFront(number);
     EXPECT_TRUE(CheckAgainstDom(parser, text)) << text;
     Record r;
-    ASSERT_TRUE(ScanJsonRecord(text, &r)) << text;
+    ASSERT_TRUE(Scan(text, &r)) << text;
     ASSERT_EQ(r.inputs.size(), 2u);
     EXPECT_EQ(r.inputs[0].value.number, std::strtod(number, nullptr)) << number;
+    const double expected = std::strtod(number, nullptr);
     EXPECT_EQ(std::signbit(r.inputs[0].value.number),
-              std::signbit(std::strtod(number, nullptr)) &&
-                  std::strchr(number, '.') != nullptr)
+              std::signbit(expected) &&
+                  (expected != 0 || std::strchr(number, '.') != nullptr))
         << number;  // -0 is an integer, so +0; -0.0 keeps its sign
   }
   const char* const declined[] = {"00",   "01",  "00.5", "-01.5", "-",
@@ -305,7 +411,7 @@ TEST(JsonRecordScannerTest, NumbersDecodeAsTheDomPathDoes) {
                                   "1.5e", "--1", "0x10", "1 2"};
   for (const char* number : declined) {
     Record r;
-    EXPECT_FALSE(ScanJsonRecord(WithNumberUpFront(number), &r)) << number;
+    EXPECT_FALSE(Scan(WithNumberUpFront(number), &r)) << number;
   }
   // Random decimals: 1 to 10 integer digits, none or 1 to 10 fraction
   // digits, either sign; the exact double strtod gives.
@@ -329,7 +435,7 @@ TEST(JsonRecordScannerTest, NumbersDecodeAsTheDomPathDoes) {
       }
     }
     Record r;
-    ASSERT_TRUE(ScanJsonRecord(WithNumberUpFront(number), &r)) << number;
+    ASSERT_TRUE(Scan(WithNumberUpFront(number), &r)) << number;
     ASSERT_EQ(r.inputs[0].value.number, std::strtod(number.c_str(), nullptr))
         << number;
   }
@@ -339,7 +445,7 @@ TEST(JsonRecordScannerTest, NumbersDecodeAsTheDomPathDoes) {
 // scanner reads those runs without a bounds check, but where a run would
 // start at the very end: nothing past the text may be read (ASan checks
 // this in the sanitized build and the fuzzers), and all are declined.
-TEST(JsonRecordScannerTest, RunsThatWouldStartAtTheEndReadNothingPastIt) {
+TEST(JsonRecordDispatchTest, RunsThatWouldStartAtTheEndReadNothingPastIt) {
   for (const char* text :
        {R"({"modelodel":)", R"({"model":"m","x":)", R"({"model":"m","x":1.)",
         R"({"model":"m","x":-)", R"({"model":"m","x":1e)",
@@ -358,7 +464,21 @@ TEST(JsonRecordScannerTest, RunsThatWouldStartAtTheEndReadNothingPastIt) {
   }
 }
 
-TEST(JsonRecordScannerTest, PrefixStopsAfterTheObject) {
+// Records longer than the token scanner's index (large blobs, long
+// lists) are the byte scanner's.
+TEST(JsonRecordDispatchTest, LongRecordsGoToTheByteScanner) {
+  const std::string text = R"({"model":"m","inputs":{"q":")" +
+                           std::string(kMaxTokenScanText, 'x') + R"("}})";
+  Record r;
+  if (JsonTokenScannerAvailable()) {
+    EXPECT_FALSE(ScanJsonRecordByTokens(text, &r));
+  }
+  ASSERT_TRUE(ScanJsonRecord(text, &r));
+  ASSERT_EQ(r.inputs.size(), 1u);
+  EXPECT_EQ(r.inputs[0].value.text.size(), kMaxTokenScanText);
+}
+
+TEST(JsonRecordPrefixScannerTest, PrefixStopsAfterTheObject) {
   Record r;
   size_t end = 0;
   const std::string text = R"({"model":"a"} , {"model":"b"}])";
