@@ -303,12 +303,25 @@ class FieldOrder {
     return std::string_view(names_.data() + begin, ends_[i] - begin);
   }
 
+  // A hash of `name` from its length and its first, middle and last bytes:
+  // no branch on the length (the names of a map arrive in random order,
+  // so a branch on their lengths is mispredicted), enough to tell apart
+  // the names of one record; equal hashes are probed past.
+  static size_t OrderHash(std::string_view name) {
+    const size_t n = name.size();
+    if (n == 0) return 0;
+    const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+    const uint64_t key = uint64_t{p[0]} | (uint64_t{p[n - 1]} << 8) |
+                         (uint64_t{p[n / 2]} << 16) | (uint64_t{n} << 24);
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 32);
+  }
+
   // Whether `name` is remembered, and where.
   bool Find(std::string_view name, uint32_t* position) const {
     const size_t mask = table_.size() - 1;
-    for (size_t s = HashShortString(name) & mask;; s = (s + 1) & mask) {
+    for (size_t s = OrderHash(name) & mask;; s = (s + 1) & mask) {
       if (table_[s] == 0) return false;
-      if (SameShortString(Name(table_[s] - 1), name)) {
+      if (SameShortString(views_[table_[s] - 1], name)) {
         *position = table_[s] - 1;
         return true;
       }
@@ -341,10 +354,12 @@ class FieldOrder {
       names_.append(fields[i].name);
       ends_.push_back(static_cast<uint32_t>(names_.size()));
     }
+    views_.clear();
+    for (size_t i = 0; i < n; ++i) views_.push_back(Name(i));
     table_.assign(TableSize(n), 0);
     const size_t mask = table_.size() - 1;
     for (size_t i = 0; i < n; ++i) {
-      size_t s = HashShortString(fields[i].name) & mask;
+      size_t s = OrderHash(fields[i].name) & mask;
       while (table_[s] != 0) s = (s + 1) & mask;
       table_[s] = static_cast<uint32_t>(i + 1);
     }
@@ -352,6 +367,8 @@ class FieldOrder {
 
   std::string names_;           // the names, one after another
   std::vector<uint32_t> ends_;  // where each name ends in `names_`
+  // The names as views into `names_` (set once `names_` is complete).
+  std::vector<std::string_view> views_;
   // Open-addressed: 1 + the position of a name, 0 for an empty slot.
   std::vector<uint32_t> table_;
   // Scratch of Permute: the wire position of the field at each position.

@@ -515,6 +515,29 @@ TEST(ProtobufScannerOrderTest, SameNamesTakeThePreviousOrder) {
   EXPECT_EQ(scanned.records[3].inputs[2].value.number, -2);
 }
 
+// Names that the order table hashes alike (same length, same first,
+// middle and last bytes) are still told apart: each field keeps its value.
+TEST(ProtobufScannerOrderTest, NamesThatHashAlikeKeepTheirValues) {
+  const std::string a = Entry("aXbYc", DoubleField(2, 1));
+  const std::string b = Entry("aZbWc", DoubleField(2, 2));
+  const std::string c = Entry("aQbRc", DoubleField(2, 3));
+  const std::string body = RecordWithInputs(a + b + c) +
+                           RecordWithInputs(c + a + b) +
+                           RecordWithInputs(b + c + a);
+  ScannedProtobufBatch scanned;
+  ASSERT_TRUE(ScanProtobufBatch(body, &scanned));
+  ASSERT_EQ(scanned.record_count, 3u);
+  using Names = std::vector<std::string>;
+  for (size_t r = 0; r < 3; ++r) {
+    const Record& record = scanned.records[r];
+    EXPECT_EQ(InputNames(record), (Names{"aXbYc", "aZbWc", "aQbRc"})) << r;
+    ASSERT_EQ(record.inputs.size(), 3u);
+    EXPECT_EQ(record.inputs[0].value.number, 1) << r;
+    EXPECT_EQ(record.inputs[1].value.number, 2) << r;
+    EXPECT_EQ(record.inputs[2].value.number, 3) << r;
+  }
+}
+
 // As many names as remembered, but one twice and one missing: the
 // scanner declines (duplicated names), as for any duplicate.
 TEST(ProtobufScannerOrderTest, ANameTwiceIsDeclinedEvenWithTheRememberedCount) {
