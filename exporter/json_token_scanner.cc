@@ -31,14 +31,20 @@ bool JsonTokenScannerAvailable() {
 
 }  // namespace ml_exporter::internal
 
-// Everything below is compiled for AVX-512 and only run when
+// Everything below is compiled for AVX-512 (GCC's target pragma, clang's
+// attribute pragma: the fuzz build uses clang) and only run when
 // JsonTokenScannerAvailable(). Every standard and project header is
 // included above, so that no inline function of theirs is compiled for
 // this target here (the linker could otherwise keep this copy for all
 // callers); the grammar header is included inside on purpose.
+// clang-format off
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,bmi,bmi2,pclmul,popcnt"))), apply_to = function)
+#else
 #pragma GCC push_options
-#pragma GCC target( \
-    "avx512f,avx512bw,avx512vl,avx512vbmi2,bmi,bmi2,pclmul,popcnt")
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vbmi2,bmi,bmi2,pclmul,popcnt")
+#endif
+// clang-format on
 
 #include "exporter/json_member_grammar.h"
 
@@ -318,4 +324,8 @@ bool ScanJsonRecordByTokens(std::string_view text, Record* record) {
 
 }  // namespace ml_exporter::internal
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
