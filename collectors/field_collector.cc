@@ -101,8 +101,9 @@ struct FieldCells {
   const BucketEdges* edges = nullptr;  // of info->value_edges, once frozen
   std::unique_ptr<HistogramCells> value;
   std::unique_ptr<HistogramCells> length;
-  std::deque<OwnedCounter> categories;  // by category id
-  StringIndex category_ids;             // admitted values only: bounded
+  std::deque<OwnedCounter> categories;        // by category id
+  std::vector<OwnedCounter*> category_cells;  // &categories[id]
+  StringIndex category_ids;                   // admitted values only: bounded
   uint64_t last_seen = 0;
   // The field's name as it arrives in records, once this thread has
   // admitted it (in field_ids).
@@ -508,10 +509,13 @@ class FieldCollector : public Collector {
       }
       if (f.categories.size() <= id) {
         std::lock_guard<std::mutex> lock(shard.mu);
-        while (f.categories.size() <= id) f.categories.emplace_back();
+        while (f.categories.size() <= id) {
+          f.categories.emplace_back();
+          f.category_cells.push_back(&f.categories.back());
+        }
       }
     }
-    f.categories[id].Add(1);
+    f.category_cells[id]->Add(1);
   }
 
   const PipelineOptions& options_;
