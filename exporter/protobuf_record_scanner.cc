@@ -295,6 +295,98 @@ class FieldOrder {
     return true;
   }
 
+  // The common Struct, read straight into the remembered order: when its
+  // entries are exactly the remembered names, each once, in any order,
+  // each a number, a string or null with one-byte lengths, and every
+  // number finite, appends them to `*fields` in the remembered order and
+  // returns true. Otherwise appends nothing and returns false, and the
+  // caller reads the Struct the general way (which gives the same fields
+  // in the same order when it accepts them).
+  //
+  // Two passes: the first only finds each entry's remembered position
+  // (the work is the same whatever the value's kind), the second decodes
+  // the values in the remembered order, so that the branches on their
+  // kinds follow the same sequence every record (in wire order they
+  // follow the map's random order and are mispredicted), and each field
+  // is written once at its place (no reordering copies).
+  bool ScanInRememberedOrder(std::string_view bytes,
+                             std::vector<Field>* fields) {
+    const size_t n = views_.size();
+    if (n < 2) return false;
+    if (++round_ == 0) {  // wrapped: forget every earlier round
+      std::fill(slot_round_.begin(), slot_round_.end(), 0);
+      round_ = 1;
+    }
+    const auto byte = [](const char* q) {
+      return static_cast<unsigned char>(*q);
+    };
+    const char* p = bytes.data();
+    const char* const end = p + bytes.size();
+    size_t count = 0;
+    while (p != end) {
+      // 0A L 0A K <key> 12 V <value>, every length one byte.
+      if (end - p < 4 || byte(p) != 0x0A || byte(p + 1) >= 0x80 ||
+          byte(p + 2) != 0x0A || byte(p + 3) >= 0x80) {
+        return false;
+      }
+      const size_t entry_size = byte(p + 1);
+      const size_t key_size = byte(p + 3);
+      if (entry_size > static_cast<size_t>(end - p) - 2 ||
+          entry_size < key_size + 4) {
+        return false;
+      }
+      const char* const key = p + 4;
+      const char* const value = key + key_size;
+      if (byte(value) != 0x12) return false;
+      const size_t value_size = byte(value + 1);
+      if (value_size >= 0x80 || entry_size != key_size + 4 + value_size) {
+        return false;
+      }
+      uint32_t position;
+      if (!Find(std::string_view(key, key_size), &position) ||
+          slot_round_[position] == round_) {
+        return false;  // a new name, or a name twice
+      }
+      slot_round_[position] = round_;
+      slot_key_[position] = key;
+      slot_value_[position] = value + 2;
+      slot_value_size_[position] = static_cast<uint8_t>(value_size);
+      ++count;
+      p += 2 + entry_size;
+    }
+    if (count != n) return false;
+    const size_t first = fields->size();
+    for (size_t i = 0; i < n; ++i) {
+      const char* const value = slot_value_[i];
+      const size_t value_size = slot_value_size_[i];
+      FieldValue v;
+      if (value_size == 9 && byte(value) == 0x11) {
+        double number;
+        std::memcpy(&number, value + 1, sizeof number);
+        // The general path names the first non-finite value in wire
+        // order: left to it.
+        if (!std::isfinite(number)) break;
+        v = FieldValue::Number(number);
+      } else if (value_size >= 2 && byte(value) == 0x1A &&
+                 byte(value + 1) == value_size - 2 &&
+                 IsValidUtf8(std::string_view(value + 2, value_size - 2))) {
+        v = FieldValue::String(std::string_view(value + 2, value_size - 2));
+      } else if (value_size != 2 || byte(value) != 0x08 ||
+                 byte(value + 1) != 0) {
+        break;  // another kind, or invalid UTF-8: the general path decides
+      }         // else null, as `v` is
+      // The name from the record's own bytes (the remembered ones change
+      // with the next new set of names, before this record is observed).
+      fields->push_back(
+          Field{std::string_view(slot_key_[i], views_[i].size()), v});
+    }
+    if (fields->size() != first + n) {
+      fields->resize(first);
+      return false;
+    }
+    return true;
+  }
+
  private:
   static constexpr uint32_t kUnset = UINT32_MAX;
 
@@ -356,6 +448,11 @@ class FieldOrder {
     }
     views_.clear();
     for (size_t i = 0; i < n; ++i) views_.push_back(Name(i));
+    slot_round_.assign(n, 0);
+    round_ = 0;
+    slot_key_.resize(n);
+    slot_value_.resize(n);
+    slot_value_size_.resize(n);
     table_.assign(TableSize(n), 0);
     const size_t mask = table_.size() - 1;
     for (size_t i = 0; i < n; ++i) {
@@ -374,6 +471,14 @@ class FieldOrder {
   // Scratch of Permute: the wire position of the field at each position.
   std::vector<uint32_t> wire_position_;
   std::vector<Field> scratch_;
+  // Scratch of ScanInRememberedOrder, by remembered position: the round
+  // that filled the slot (no clearing between Structs), the entry's key
+  // and its Value's bytes.
+  std::vector<uint32_t> slot_round_;
+  uint32_t round_ = 0;
+  std::vector<const char*> slot_key_;
+  std::vector<const char*> slot_value_;
+  std::vector<uint8_t> slot_value_size_;
 };
 
 }  // namespace
@@ -785,6 +890,7 @@ class BatchScanner {
                   std::vector<FieldValue>* list_items,
                   std::vector<Field>* fields, FieldOrder* order,
                   StructProblems* problems) {
+    if (order->ScanInRememberedOrder(bytes, fields)) return true;
     const size_t first = fields->size();
     WireReader in(bytes);
     while (!in.done()) {
