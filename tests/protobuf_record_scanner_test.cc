@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -252,22 +253,19 @@ TEST_F(ProtobufScannerTest, CommonBodiesAreScanned) {
 // name missing or new) must leave the Struct to the general path, with
 // the same outcome as the generated parser.
 TEST_F(ProtobufScannerTest, RecordsWithTheRememberedNamesMatch) {
+  using Inputs = std::map<std::string, Value>;
   v1::Batch batch;
-  const auto add =
-      [&batch](std::initializer_list<std::pair<const char*, Value>> inputs) {
-        v1::Record* r = batch.add_records();
-        r->set_model("m");
-        for (const auto& [name, value] : inputs) {
-          (*r->mutable_inputs()->mutable_fields())[name] = value;
-        }
-      };
+  const auto add = [&batch](const Inputs& inputs) {
+    v1::Record* r = batch.add_records();
+    r->set_model("m");
+    for (const auto& [name, value] : inputs) {
+      (*r->mutable_inputs()->mutable_fields())[name] = value;
+    }
+  };
   Value null_value;
   null_value.set_null_value(google::protobuf::NULL_VALUE);
-  Value bool_value;
-  bool_value.set_bool_value(true);
-  Value list_value;
-  *list_value.mutable_list_value()->add_values() = NumberValue(1);
-  // Five names: remembered from the first record.
+  // Five names: remembered from the first record; the second has the same
+  // names with other kinds of values.
   add({{"a", NumberValue(1)},
        {"b", StringValue("x")},
        {"c", null_value},
@@ -278,42 +276,33 @@ TEST_F(ProtobufScannerTest, RecordsWithTheRememberedNamesMatch) {
        {"c", null_value},
        {"b", NumberValue(4)},
        {"a", StringValue("z")}});
-  add({{"a", bool_value},
-       {"b", NumberValue(1)},
-       {"c", NumberValue(2)},
-       {"dd", NumberValue(3)},
-       {"eee", NumberValue(4)}});
-  add({{"a", NumberValue(1)},
-       {"b", NumberValue(1)},
-       {"c", NumberValue(2)},
-       {"dd", NumberValue(3)},
-       {"eee", list_value}});
-  add({{"a", NumberValue(1)},
-       {"b", StringValue(std::string(200, 's'))},
-       {"c", NumberValue(2)},
-       {"dd", NumberValue(3)},
-       {"eee", null_value}});
+  // Then records with the same names and numbers, each with one change.
+  const Inputs numbers = {{"a", NumberValue(1)},
+                          {"b", NumberValue(1)},
+                          {"c", NumberValue(2)},
+                          {"dd", NumberValue(3)},
+                          {"eee", NumberValue(4)}};
+  const auto add_changed = [&](const std::string& name, const Value& value) {
+    Inputs inputs = numbers;
+    inputs[name] = value;
+    add(inputs);
+  };
+  Value bool_value;
+  bool_value.set_bool_value(true);
+  Value list_value;
+  *list_value.mutable_list_value()->add_values() = NumberValue(1);
+  add_changed("a", bool_value);
+  add_changed("eee", list_value);
+  add_changed("b", StringValue(std::string(200, 's')));
+  add_changed("eee", null_value);
   // One non-finite value (with two the scanner declines the whole body:
   // which one the generated path names depends on its map's order).
-  add({{"a", NumberValue(1)},
-       {"b", NumberValue(NAN)},
-       {"c", NumberValue(2)},
-       {"dd", NumberValue(3)},
-       {"eee", NumberValue(4)}});
-  add({{"a", NumberValue(1)},
-       {"b", NumberValue(1)},
-       {"c", NumberValue(2)},
-       {"dd", NumberValue(3)}});  // one missing
-  add({{"a", NumberValue(1)},
-       {"b", NumberValue(1)},
-       {"c", NumberValue(2)},
-       {"dd", NumberValue(3)},
-       {"new", NumberValue(4)}});  // a new name
-  add({{"a", NumberValue(5)},
-       {"b", NumberValue(6)},
-       {"c", NumberValue(7)},
-       {"dd", NumberValue(8)},
-       {"new", null_value}});
+  add_changed("b", NumberValue(NAN));
+  Inputs missing = numbers;
+  missing.erase("eee");
+  add(missing);
+  add_changed("new", NumberValue(4));  // a new name (six)
+  add_changed("new", null_value);      // the six remembered
   ExpectScanned(batch.SerializeAsString());
   // Reused scratch: the names of the batch before are remembered.
   ExpectScanned(batch.SerializeAsString());
