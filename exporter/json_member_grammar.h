@@ -177,6 +177,14 @@ ML_EXPORTER_GRAMMAR_INLINE bool StringOrNull(Cursor& s, std::string_view* out) {
   return s.String(out);
 }
 
+// An inputs or outputs member: null, or an object of fields.
+template <typename Cursor>
+ML_EXPORTER_GRAMMAR_INLINE bool FieldsOrNull(
+    Cursor& s, std::vector<FieldValue>* list_items, std::vector<Field>* out) {
+  if (s.Peek() == 'n') return Null(s);
+  return s.Consume('{') && Fields(s, list_items, out);
+}
+
 // The members of a record object, from its opening brace to its closing
 // one. False also for a record without a model.
 template <typename Cursor>
@@ -250,12 +258,7 @@ bool ScanMembers(Cursor& s, Record* record) {
           break;
         case 6:
           if (Is(key, "inputs")) {
-            if (s.Peek() == 'n') {
-              ok = Null(s);
-            } else {
-              ok = s.Consume('{') &&
-                   Fields(s, &record->list_items, &record->inputs);
-            }
+            ok = FieldsOrNull(s, &record->list_items, &record->inputs);
           } else if (Is(key, "events")) {
             return false;  // a wrapper: the DOM path reads those
           } else {
@@ -266,12 +269,7 @@ bool ScanMembers(Cursor& s, Record* record) {
           if (Is(key, "version")) {
             ok = StringOrNull(s, &record->version);
           } else if (Is(key, "outputs")) {
-            if (s.Peek() == 'n') {
-              ok = Null(s);
-            } else {
-              ok = s.Consume('{') &&
-                   Fields(s, &record->list_items, &record->outputs);
-            }
+            ok = FieldsOrNull(s, &record->list_items, &record->outputs);
           } else if (Is(key, "records")) {
             return false;  // a wrapper
           } else {
