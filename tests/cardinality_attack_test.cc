@@ -107,8 +107,11 @@ std::unique_ptr<Pipeline> NewPipeline() {
   }
   specs.push_back(Spec("sessions", Params({{"max_sessions", kTableCap}})));
   specs.push_back(Spec("feedback", Params({{"max_requests", kTableCap}})));
-  specs.push_back(Spec(
-      "pipeline", Params({{"max_requests", kTableCap}}, {"first", "second"})));
+  // The pipeline's default join window (60 s) is shorter than a slow
+  // sanitized run; the scrape must still find the ids in flight.
+  specs.push_back(Spec("pipeline", Params({{"max_requests", kTableCap},
+                                           {"join_window_seconds", 3600}},
+                                          {"first", "second"})));
   o.default_collectors = std::move(specs);
   o.drift.baseline_from_traffic = true;
   // Histograms of the capped names (one value each) would freeze after
