@@ -1,7 +1,9 @@
 #include "exporter/protobuf_record_scanner.h"
 
+#include <emmintrin.h>
 #include <google/protobuf/stubs/common.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -282,8 +284,14 @@ class FieldOrder {
   // Also checks that the names are valid UTF-8 (ReadSimpleEntry leaves
   // that to here): names equal to the remembered ones are, as those were
   // checked before they were remembered, so only new names cost a check.
-  bool Arrange(Field* fields, size_t n, DistinctNames* distinct) {
-    if (n >= 2 && n == ends_.size() && Permute(fields, n)) return true;
+  //
+  // Every name lies in a buffer whose bytes up to `readable_end` may be
+  // read (the body).
+  bool Arrange(Field* fields, size_t n, DistinctNames* distinct,
+               const char* readable_end) {
+    if (n >= 2 && n == ends_.size() && Permute(fields, n, readable_end)) {
+      return true;
+    }
     for (size_t i = 0; i < n; ++i) {
       if (!IsValidUtf8(fields[i].name)) return false;
     }
@@ -309,8 +317,10 @@ class FieldOrder {
   // kinds follow the same sequence every record (in wire order they
   // follow the map's random order and are mispredicted), and each field
   // is written once at its place (no reordering copies).
-  bool ScanInRememberedOrder(std::string_view bytes,
-                             std::vector<Field>* fields) {
+  //
+  // `bytes` lies in a buffer readable up to `readable_end`.
+  bool ScanInRememberedOrder(std::string_view bytes, std::vector<Field>* fields,
+                             const char* readable_end) {
     const size_t n = views_.size();
     if (n < 2) return false;
     if (++round_ == 0) {  // wrapped: forget every earlier round
@@ -323,6 +333,7 @@ class FieldOrder {
     const char* p = bytes.data();
     const char* const end = p + bytes.size();
     size_t count = 0;
+    size_t collisions = 0;
     while (p != end) {
       // 0A L 0A K <key> 12 V <value>, every length one byte.
       if (end - p < 4 || byte(p) != 0x0A || byte(p + 1) >= 0x80 ||
@@ -343,7 +354,8 @@ class FieldOrder {
         return false;
       }
       uint32_t position;
-      if (!Find(std::string_view(key, key_size), &position) ||
+      if (!Find(std::string_view(key, key_size), readable_end, &position,
+                &collisions) ||
           slot_round_[position] == round_) {
         return false;  // a new name, or a name twice
       }
@@ -384,6 +396,10 @@ class FieldOrder {
       fields->resize(first);
       return false;
     }
+    // The same names again, but some of them share a slot: their probes
+    // past each other branch differently with the map's order every
+    // record. Look once for a hash that gives each its own slot.
+    if (collisions != 0 && !reseeded_) Reseed();
     return true;
   }
 
@@ -395,38 +411,109 @@ class FieldOrder {
     return std::string_view(names_.data() + begin, ends_[i] - begin);
   }
 
-  // A hash of `name` from its length and its first, middle and last bytes:
-  // no branch on the length (the names of a map arrive in random order,
-  // so a branch on their lengths is mispredicted), enough to tell apart
-  // the names of one record; equal hashes are probed past.
-  static size_t OrderHash(std::string_view name) {
-    const size_t n = name.size();
-    if (n == 0) return 0;
-    const auto* p = reinterpret_cast<const unsigned char*>(name.data());
-    const uint64_t key = uint64_t{p[0]} | (uint64_t{p[n - 1]} << 8) |
-                         (uint64_t{p[n / 2]} << 16) | (uint64_t{n} << 24);
-    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 32);
+  // The first min(size, 16) bytes of a name at `p`, the rest zero: what
+  // names are hashed and first compared by, with one load and no branch
+  // on the size (the names of a map arrive in random order, so a branch
+  // on their sizes is mispredicted). Bytes up to `readable_end` may be
+  // read.
+  static __m128i Prefix(const char* p, size_t size, const char* readable_end) {
+    alignas(16) static constexpr unsigned char kKeep[32] = {
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    const size_t head = std::min<size_t>(size, 16);
+    if (readable_end - p >= 16) {
+      return _mm_and_si128(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(kKeep + 16 - head)));
+    }
+    alignas(16) char copy[16] = {};
+    std::memcpy(copy, p, head);
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(copy));
   }
 
-  // Whether `name` is remembered, and where.
-  bool Find(std::string_view name, uint32_t* position) const {
+  // A hash of a name's prefix and size under `seed`.
+  static size_t PrefixHash(__m128i prefix, size_t size, uint64_t seed) {
+    const auto low = static_cast<uint64_t>(_mm_cvtsi128_si64(prefix));
+    const auto high = static_cast<uint64_t>(
+        _mm_cvtsi128_si64(_mm_unpackhi_epi64(prefix, prefix)));
+    const __uint128_t m =
+        static_cast<__uint128_t>(low ^ (high * 0xC2B2AE3D27D4EB4Full) ^ size) *
+        seed;
+    return static_cast<size_t>(static_cast<uint64_t>(m) ^
+                               static_cast<uint64_t>(m >> 64));
+  }
+
+  // Whether remembered name `i` is `name`, whose prefix is `prefix`.
+  bool Matches(uint32_t i, __m128i prefix, std::string_view name) const {
+    const bool head = (_mm_movemask_epi8(_mm_cmpeq_epi8(
+                           prefix, prefixes_[i].bytes)) == 0xFFFF) &
+                      (views_[i].size() == name.size());
+    if (name.size() <= 16) return head;
+    return head && std::memcmp(views_[i].data() + 16, name.data() + 16,
+                               name.size() - 16) == 0;
+  }
+
+  // Whether `name` (readable up to `readable_end`) is remembered, and
+  // where; adds the slots probed past to `*collisions`.
+  bool Find(std::string_view name, const char* readable_end, uint32_t* position,
+            size_t* collisions) const {
+    const __m128i prefix = Prefix(name.data(), name.size(), readable_end);
     const size_t mask = table_.size() - 1;
-    for (size_t s = OrderHash(name) & mask;; s = (s + 1) & mask) {
+    for (size_t s = PrefixHash(prefix, name.size(), seed_) & mask;;
+         s = (s + 1) & mask) {
       if (table_[s] == 0) return false;
-      if (SameShortString(views_[table_[s] - 1], name)) {
+      if (Matches(table_[s] - 1, prefix, name)) {
         *position = table_[s] - 1;
         return true;
       }
+      ++*collisions;
+    }
+  }
+
+  // Fills `table_` under `seed_`; returns the number of names that did
+  // not get the slot they hash to.
+  size_t Fill() {
+    std::fill(table_.begin(), table_.end(), 0);
+    const size_t mask = table_.size() - 1;
+    size_t collisions = 0;
+    for (size_t i = 0; i < views_.size(); ++i) {
+      size_t s = PrefixHash(prefixes_[i].bytes, views_[i].size(), seed_) & mask;
+      if (table_[s] != 0) ++collisions;
+      while (table_[s] != 0) s = (s + 1) & mask;
+      table_[s] = static_cast<uint32_t>(i + 1);
+    }
+    return collisions;
+  }
+
+  // Tries other seeds, at most kSeedTries, for one under which every
+  // remembered name has its own slot; keeps the best one seen.
+  void Reseed() {
+    static constexpr int kSeedTries = 32;
+    reseeded_ = true;
+    uint64_t best_seed = seed_;
+    size_t best = Fill();
+    for (int k = 0; k < kSeedTries && best != 0; ++k) {
+      seed_ += 0x9E3779B97F4A7C16ull;  // stays odd
+      const size_t collisions = Fill();
+      if (collisions < best) {
+        best = collisions;
+        best_seed = seed_;
+      }
+    }
+    if (seed_ != best_seed) {
+      seed_ = best_seed;
+      Fill();
     }
   }
 
   // Reorders the n fields when each has a different remembered name.
-  bool Permute(Field* fields, size_t n) {
+  bool Permute(Field* fields, size_t n, const char* readable_end) {
     wire_position_.assign(n, kUnset);
     bool in_order = true;
+    size_t collisions = 0;
     for (size_t i = 0; i < n; ++i) {
       uint32_t position;
-      if (!Find(fields[i].name, &position) ||
+      if (!Find(fields[i].name, readable_end, &position, &collisions) ||
           wire_position_[position] != kUnset) {
         return false;
       }
@@ -446,28 +533,42 @@ class FieldOrder {
       names_.append(fields[i].name);
       ends_.push_back(static_cast<uint32_t>(names_.size()));
     }
+    names_.append(16, '\0');  // so that Prefix may load 16 bytes of each
+    const char* const readable_end = names_.data() + names_.size();
     views_.clear();
-    for (size_t i = 0; i < n; ++i) views_.push_back(Name(i));
+    prefixes_.clear();
+    for (size_t i = 0; i < n; ++i) {
+      views_.push_back(Name(i));
+      prefixes_.push_back(
+          {Prefix(views_[i].data(), views_[i].size(), readable_end)});
+    }
     slot_round_.assign(n, 0);
     round_ = 0;
     slot_key_.resize(n);
     slot_value_.resize(n);
     slot_value_size_.resize(n);
-    table_.assign(TableSize(n), 0);
-    const size_t mask = table_.size() - 1;
-    for (size_t i = 0; i < n; ++i) {
-      size_t s = OrderHash(fields[i].name) & mask;
-      while (table_[s] != 0) s = (s + 1) & mask;
-      table_[s] = static_cast<uint32_t>(i + 1);
-    }
+    // Twice the room of the other tables, so that a seed that gives each
+    // name its own slot is quick to find (Reseed).
+    table_.assign(2 * TableSize(n), 0);
+    Fill();
+    reseeded_ = false;
   }
 
-  std::string names_;           // the names, one after another
+  std::string names_;  // the names, one after another, then 16 zero bytes
   std::vector<uint32_t> ends_;  // where each name ends in `names_`
   // The names as views into `names_` (set once `names_` is complete).
   std::vector<std::string_view> views_;
-  // Open-addressed: 1 + the position of a name, 0 for an empty slot.
+  // Prefix of each name (wrapped: a vector of __m128i drops its
+  // attributes).
+  struct NamePrefix {
+    __m128i bytes;
+  };
+  std::vector<NamePrefix> prefixes_;
+  // Open-addressed by PrefixHash under `seed_`: 1 + the position of a
+  // name, 0 for an empty slot.
   std::vector<uint32_t> table_;
+  uint64_t seed_ = 0x9E3779B97F4A7C15ull;
+  bool reseeded_ = false;  // Reseed ran for the names remembered
   // Scratch of Permute: the wire position of the field at each position.
   std::vector<uint32_t> wire_position_;
   std::vector<Field> scratch_;
@@ -614,6 +715,7 @@ class BatchScanner {
       : batch_(batch), state_(batch->state.get()) {}
 
   bool Scan(std::string_view body) {
+    readable_end_ = body.data() + body.size();
     batch_->record_count = 0;
     batch_->event_count = 0;
     batch_->record_rejections.clear();
@@ -890,7 +992,9 @@ class BatchScanner {
                   std::vector<FieldValue>* list_items,
                   std::vector<Field>* fields, FieldOrder* order,
                   StructProblems* problems) {
-    if (order->ScanInRememberedOrder(bytes, fields)) return true;
+    if (order->ScanInRememberedOrder(bytes, fields, readable_end_)) {
+      return true;
+    }
     const size_t first = fields->size();
     WireReader in(bytes);
     while (!in.done()) {
@@ -941,7 +1045,7 @@ class BatchScanner {
       }
     }
     return order->Arrange(fields->data() + first, fields->size() - first,
-                          &state_->distinct_names);
+                          &state_->distinct_names, readable_end_);
   }
 
   // A google.protobuf.Value at `depth` into `*out`, list elements appended
@@ -1032,6 +1136,7 @@ class BatchScanner {
 
   ScannedProtobufBatch* batch_;
   ScannedProtobufBatch::ScannerState* state_;
+  const char* readable_end_ = nullptr;  // the body's end
 };
 
 }  // namespace
