@@ -578,8 +578,9 @@ TEST(ProtobufScannerOrderTest, SameNamesTakeThePreviousOrder) {
 }
 
 // The order table hashes a name's first 16 bytes and its length. Names
-// it cannot tell apart that way (longer ones sharing those 16 bytes) and
-// more names than any seed gives each its own slot are still told apart:
+// it cannot tell apart that way (longer ones sharing those 16 bytes,
+// which share a slot under every seed) and 73 names (some sharing a slot
+// under most seeds) are still told apart:
 // every field keeps its value, in every order the map is sent in. The
 // last names end within 16 bytes of the body, where it is not loaded
 // whole.
