@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -600,16 +601,27 @@ TEST(ProtobufScannerOrderTest, NamesThatShareASlotOrAPrefixKeepTheirValues) {
   constexpr int kRecords = 6;
   for (int r = 0; r < kRecords; ++r) {
     if (r > 0) std::shuffle(order.begin(), order.end(), random);
+    if (r == kRecords - 1) {
+      // The body ends with "n0" and its value: 13 bytes from the name's
+      // start to the end, so its 16 bytes cannot be loaded whole.
+      std::swap(*std::find(order.begin(), order.end(), size_t{0}),
+                order.back());
+    }
     std::string inputs;
     for (const size_t i : order) {
       inputs += Entry(names[i], NumberValueBytes(static_cast<double>(i)));
     }
     body += RecordWithInputs(inputs);
   }
+  // A copy allocated to its size, so that a read past its end is outside
+  // the allocation (which AddressSanitizer reports).
+  const std::unique_ptr<char[]> exact(new char[body.size()]);
+  std::memcpy(exact.get(), body.data(), body.size());
+  const std::string_view exact_body(exact.get(), body.size());
   ScannedProtobufBatch scanned;
   for (int pass = 0; pass < 2; ++pass) {  // the second with the table kept
     SCOPED_TRACE(pass);
-    ASSERT_TRUE(ScanProtobufBatch(body, &scanned));
+    ASSERT_TRUE(ScanProtobufBatch(exact_body, &scanned));
     ASSERT_EQ(scanned.record_count, static_cast<size_t>(kRecords));
     for (int r = 0; r < kRecords; ++r) {
       const Record& record = scanned.records[r];
